@@ -179,6 +179,7 @@ int store_user_get_by_username(struct store *st, const char *username, struct us
 struct user_filter {
     int64_t team_id; /* 0: any */
     unsigned roles;  /* 0: any; else users holding any of these roles */
+    const char *username; /* NULL: any; else exactly this username */
 };
 /* Users of org_id with id > after_id, ascending, at most limit, with teams and vehicles. */
 int store_user_list(struct store *st, int64_t org_id, const struct user_filter *f,
