@@ -24,9 +24,12 @@
  */
 struct store;
 
+/* Most rows one list call returns; a limit outside 1..STORE_LIST_MAX is -NA_EINVAL. */
+#define STORE_LIST_MAX 1000
+
 struct store_config {
-    const char *path;         /* SQLite database file; created when missing */
-    int busy_timeout_ms;      /* how long to wait for a lock before -NA_EUNAVAILABLE */
+    const char *path;    /* SQLite database file; created when missing */
+    int busy_timeout_ms; /* how long to wait for a lock before -NA_EUNAVAILABLE */
 };
 
 /* Opens (creating if missing) the database. Caller closes with store_close. */
@@ -105,8 +108,7 @@ int store_team_delete(struct store *st, int64_t org_id, int64_t team_id);
 /* Idempotent. -NA_ENOTFOUND when the team or the user is not in org_id. */
 int store_team_add_member(struct store *st, int64_t org_id, int64_t team_id, int64_t user_id);
 /* Idempotent (removing a non-member succeeds). */
-int store_team_remove_member(struct store *st, int64_t org_id, int64_t team_id,
-                             int64_t user_id);
+int store_team_remove_member(struct store *st, int64_t org_id, int64_t team_id, int64_t user_id);
 /* Ids of the teams whose line manager is user_id. Caller frees *out_ids. */
 int store_teams_managed_by(struct store *st, int64_t org_id, int64_t user_id, int64_t **out_ids,
                            size_t *out_n);
@@ -177,13 +179,13 @@ int store_user_get(struct store *st, int64_t org_id, int64_t user_id, struct use
 int store_user_get_by_username(struct store *st, const char *username, struct user_row *out);
 
 struct user_filter {
-    int64_t team_id; /* 0: any */
-    unsigned roles;  /* 0: any; else users holding any of these roles */
+    int64_t team_id;      /* 0: any */
+    unsigned roles;       /* 0: any; else users holding any of these roles */
     const char *username; /* NULL: any; else exactly this username */
 };
 /* Users of org_id with id > after_id, ascending, at most limit, with teams and vehicles. */
-int store_user_list(struct store *st, int64_t org_id, const struct user_filter *f,
-                    int64_t after_id, int limit, struct user_row **out_rows, size_t *out_n);
+int store_user_list(struct store *st, int64_t org_id, const struct user_filter *f, int64_t after_id,
+                    int limit, struct user_row **out_rows, size_t *out_n);
 
 /*
  * A partial update: each set_* flag says the field is to be written; a NULL string with
@@ -203,8 +205,7 @@ int store_user_update(struct store *st, int64_t org_id, int64_t user_id,
 int store_user_set_password(struct store *st, int64_t org_id, int64_t user_id, const char *hash,
                             bool change_required, int64_t now);
 /* Number of enabled users of org_id holding any of roles. */
-int store_user_count_with_roles(struct store *st, int64_t org_id, unsigned roles,
-                                int64_t *out_n);
+int store_user_count_with_roles(struct store *st, int64_t org_id, unsigned roles, int64_t *out_n);
 
 /* -NA_ENOTFOUND when the user is not in org_id. */
 int store_vehicle_add(struct store *st, int64_t org_id, int64_t user_id, const char *registration,
@@ -240,6 +241,9 @@ int store_credential_lookup(struct store *st, const char *token_hash, int64_t no
 int store_session_revoke(struct store *st, int64_t session_id, int64_t now);
 /* Revokes every session of a user (password reset, disable). */
 int store_sessions_revoke_user(struct store *st, int64_t user_id, int64_t now);
+/* As store_sessions_revoke_user but keeps session keep_session_id (0: keeps none). */
+int store_sessions_revoke_user_except(struct store *st, int64_t user_id, int64_t keep_session_id,
+                                      int64_t now);
 
 struct api_key_row {
     int64_t id;
@@ -281,11 +285,11 @@ int store_login_attempts_clear(struct store *st, const char *username);
 struct audit_event {
     int64_t id;
     int64_t organisation_id;
-    int64_t actor_user_id; /* 0: the system or an anonymous caller */
+    int64_t actor_user_id;   /* 0: the system or an anonymous caller */
     const char *action;      /* "user.create", "user.read_personal", "login.failure" */
     const char *target_type; /* "user", "team", ... or NULL */
     int64_t target_id;
-    const char *detail;      /* short, never personal data or secrets; may be NULL */
+    const char *detail; /* short, never personal data or secrets; may be NULL */
     int64_t at;
 };
 int store_audit_append(struct store *st, const struct audit_event *e);

@@ -1,0 +1,66 @@
+#ifndef NA_STORE_DB_H
+#define NA_STORE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The database driver interface under store.c: a connection, prepared statements,
+ * parameters and columns. The store's queries are written once in portable SQL with `?`
+ * placeholders (a PostgreSQL driver rewrites them to $1, $2, ...); what differs between
+ * dialects is the few strings at the top of struct db_ops.
+ *
+ * Errors are negated NA_E* codes: a unique-key violation is -NA_ECONFLICT, a database
+ * busy or locked past the busy timeout is -NA_EUNAVAILABLE, anything else -NA_ESTORE.
+ * A connection is used by one thread at a time.
+ */
+struct db;
+struct db_stmt;
+
+struct db_config {
+    const char *path;    /* borrowed for the call */
+    int busy_timeout_ms; /* wait this long for a lock before -NA_EUNAVAILABLE */
+};
+
+/* Result of db_ops.step when it does not fail. */
+enum db_step { DB_DONE = 0, DB_ROW = 1 };
+
+struct db_ops {
+    const char *name;
+    /* Starts a write transaction ("BEGIN IMMEDIATE" on SQLite, "BEGIN" on PostgreSQL). */
+    const char *begin_sql;
+    /* Column type of a generated id, substituted for @ID@ in migration scripts. */
+    const char *id_column;
+    /* One `?` (a table name); yields a row when the table exists. */
+    const char *table_exists_sql;
+
+    /* Opens (creating if missing) a connection. Caller closes with close. */
+    int (*open)(const struct db_config *cfg, struct db **out);
+    /* Finalizes every statement and closes; NULL is a no-op. */
+    void (*close)(struct db *db);
+    /* Runs a script of one or more statements without parameters or results. */
+    int (*exec)(struct db *db, const char *sql);
+    /*
+     * Prepared statement for sql (borrowed; kept by the cache, so pass a string literal).
+     * Statements are cached per connection and reused; *out is borrowed until reset.
+     */
+    int (*prepare)(struct db *db, const char *sql, struct db_stmt **out);
+    /* Parameters are numbered from 1. Text is copied; bind_text with NULL binds NULL. */
+    int (*bind_int64)(struct db_stmt *s, int idx, int64_t v);
+    int (*bind_text)(struct db_stmt *s, int idx, const char *v);
+    int (*bind_null)(struct db_stmt *s, int idx);
+    /* DB_ROW when a row is ready, DB_DONE when finished, or a negated NA_E* code. */
+    int (*step)(struct db_stmt *s);
+    /* Columns are numbered from 0. Text is borrowed until the next step or reset. */
+    int64_t (*column_int64)(struct db_stmt *s, int col);
+    const char *(*column_text)(struct db_stmt *s, int col);
+    bool (*column_is_null)(struct db_stmt *s, int col);
+    /* Done with the statement: resets it and clears its parameters (back to the cache). */
+    void (*reset)(struct db_stmt *s);
+};
+
+/* The SQLite driver (sqlite/db_sqlite.c). */
+extern const struct db_ops db_sqlite_ops;
+
+#endif

@@ -1,0 +1,95 @@
+#ifndef NA_STORE_STORE_INTERNAL_H
+#define NA_STORE_STORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/db.h"
+#include "store/store.h"
+
+/*
+ * Shared by the store_*.c files (not part of the store's interface): the body of
+ * struct store and helpers that prepare, bind and run a query through the driver.
+ */
+struct store {
+    const struct db_ops *ops;
+    struct db *db;
+    bool in_tx; /* store_begin succeeded and no commit or rollback since */
+};
+
+enum db_param_type { DB_PARAM_INT64, DB_PARAM_TEXT, DB_PARAM_ID };
+
+/* One query parameter; build with the P_* macros. */
+struct db_param {
+    enum db_param_type type;
+    int64_t i;
+    const char *s; /* borrowed; NULL binds NULL */
+};
+
+#define P_I64(v)                                                                                   \
+    {                                                                                              \
+        .type = DB_PARAM_INT64, .i = (int64_t)(v)                                                  \
+    }
+#define P_BOOL(v)                                                                                  \
+    {                                                                                              \
+        .type = DB_PARAM_INT64, .i = (v) ? 1 : 0                                                   \
+    }
+#define P_TEXT(v)                                                                                  \
+    {                                                                                              \
+        .type = DB_PARAM_TEXT, .s = (v)                                                            \
+    }
+/* An optional reference: id 0 binds NULL. */
+#define P_ID(v)                                                                                    \
+    {                                                                                              \
+        .type = DB_PARAM_ID, .i = (int64_t)(v)                                                     \
+    }
+/* The parameter array and its length, for the st_* helpers' (params, n) pair. */
+#define PARAMS(...)                                                                                \
+    (const struct db_param[]){__VA_ARGS__},                                                        \
+        sizeof((const struct db_param[]){__VA_ARGS__}) / sizeof(struct db_param)
+#define NO_PARAMS NULL, 0
+
+/*
+ * Prepares sql (a string literal) and binds params. *out is borrowed until st_done.
+ */
+int st_stmt(struct store *st, const char *sql, const struct db_param *params, size_t n,
+            struct db_stmt **out);
+/* Returns the statement to the driver; NULL is a no-op. */
+void st_done(struct store *st, struct db_stmt *s);
+/* Steps: DB_ROW, DB_DONE or a negated NA_E* code. */
+int st_step(struct store *st, struct db_stmt *s);
+
+/* Runs a statement to the end, ignoring any rows. */
+int st_exec(struct store *st, const char *sql, const struct db_param *params, size_t n);
+/*
+ * Runs a statement to the end; *out_id (may be NULL) gets column 0 of its first row
+ * (an INSERT, UPDATE or DELETE ... RETURNING id). -NA_ENOTFOUND when it yields no row.
+ */
+int st_exec_id(struct store *st, const char *sql, const struct db_param *params, size_t n,
+               int64_t *out_id);
+/* Column 0 of every row, in order. Caller frees *out_ids (NULL when none). */
+int st_query_ids(struct store *st, const char *sql, const struct db_param *params, size_t n,
+                 int64_t **out_ids, size_t *out_n);
+
+/* Column readers for a statement standing on a row. */
+int64_t st_col_i64(struct store *st, struct db_stmt *s, int col);
+bool st_col_bool(struct store *st, struct db_stmt *s, int col);
+/* Copy of a text column; NULL for SQL NULL. Caller frees. */
+char *st_col_str(struct store *st, struct db_stmt *s, int col);
+
+/* -NA_EINVAL unless 1 <= limit <= STORE_LIST_MAX. */
+int st_check_limit(int limit);
+
+/* Index of id in ids[0..n) sorted ascending, or -1. */
+long st_find_id(const int64_t *ids, size_t n, int64_t id);
+
+/* Appends v to (*arr, *n), growing it by one. */
+void st_push_id(int64_t **arr, size_t *n, int64_t v);
+
+/* Migrations (migrations.c). */
+int migrations_latest(void);
+/* Script of migration version (1..latest) with @ID@ expanded for ops. Caller frees. */
+char *migrations_script(const struct db_ops *ops, int version);
+
+#endif

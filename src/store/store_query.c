@@ -1,0 +1,185 @@
+/*
+ * Query helpers of the store (store_internal.h): prepare, bind, step and read columns
+ * through the driver, with the statement released on every path.
+ */
+#include "store/store_internal.h"
+
+#include <stdlib.h>
+
+#include "util/alloc.h"
+#include "util/error.h"
+
+static int st_bind(struct store *st, struct db_stmt *s, const struct db_param *params, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct db_param *p = &params[i];
+        int idx = (int)i + 1;
+        int rc;
+
+        if (p->type == DB_PARAM_TEXT)
+            rc = st->ops->bind_text(s, idx, p->s);
+        else if (p->type == DB_PARAM_ID && p->i == 0)
+            rc = st->ops->bind_null(s, idx);
+        else
+            rc = st->ops->bind_int64(s, idx, p->i);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int st_stmt(struct store *st, const char *sql, const struct db_param *params, size_t n,
+            struct db_stmt **out)
+{
+    struct db_stmt *s = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = st->ops->prepare(st->db, sql, &s);
+    if (rc < 0)
+        return rc;
+    rc = st_bind(st, s, params, n);
+    if (rc < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    st->ops->reset(s);
+    return rc;
+}
+
+void st_done(struct store *st, struct db_stmt *s)
+{
+    if (s)
+        st->ops->reset(s);
+}
+
+int st_step(struct store *st, struct db_stmt *s)
+{
+    return st->ops->step(s);
+}
+
+/* Steps to the end: a write's changes and its errors (constraints, a full disk) may come
+ * with any step, and in autocommit mode the commit comes with the last. */
+static int st_drain(struct store *st, struct db_stmt *s)
+{
+    int rc;
+    while ((rc = st->ops->step(s)) == DB_ROW)
+        ;
+    return rc < 0 ? rc : 0;
+}
+
+int st_exec(struct store *st, const char *sql, const struct db_param *params, size_t n)
+{
+    struct db_stmt *s = NULL;
+    int rc = st_stmt(st, sql, params, n, &s);
+    if (rc < 0)
+        return rc;
+    rc = st_drain(st, s);
+    st_done(st, s);
+    return rc;
+}
+
+int st_exec_id(struct store *st, const char *sql, const struct db_param *params, size_t n,
+               int64_t *out_id)
+{
+    struct db_stmt *s = NULL;
+    int64_t id = 0;
+    int rc = st_stmt(st, sql, params, n, &s);
+    if (rc < 0)
+        return rc;
+    rc = st->ops->step(s);
+    if (rc < 0)
+        goto fail;
+    if (rc == DB_DONE) {
+        rc = -NA_ENOTFOUND;
+        goto fail;
+    }
+    id = st->ops->column_int64(s, 0);
+    rc = st_drain(st, s);
+    if (rc < 0)
+        goto fail;
+    st_done(st, s);
+    if (out_id)
+        *out_id = id;
+    return 0;
+fail:
+    st_done(st, s);
+    return rc;
+}
+
+int st_query_ids(struct store *st, const char *sql, const struct db_param *params, size_t n,
+                 int64_t **out_ids, size_t *out_n)
+{
+    struct db_stmt *s = NULL;
+    int64_t *ids = NULL;
+    size_t n_ids = 0;
+    int rc;
+
+    *out_ids = NULL;
+    *out_n = 0;
+    rc = st_stmt(st, sql, params, n, &s);
+    if (rc < 0)
+        return rc;
+    while ((rc = st->ops->step(s)) == DB_ROW)
+        st_push_id(&ids, &n_ids, st->ops->column_int64(s, 0));
+    if (rc < 0)
+        goto fail;
+    st_done(st, s);
+    *out_ids = ids;
+    *out_n = n_ids;
+    return 0;
+fail:
+    st_done(st, s);
+    free(ids);
+    return rc;
+}
+
+int64_t st_col_i64(struct store *st, struct db_stmt *s, int col)
+{
+    return st->ops->column_int64(s, col);
+}
+
+bool st_col_bool(struct store *st, struct db_stmt *s, int col)
+{
+    return st->ops->column_int64(s, col) != 0;
+}
+
+char *st_col_str(struct store *st, struct db_stmt *s, int col)
+{
+    if (st->ops->column_is_null(s, col))
+        return NULL;
+    return xstrdup(st->ops->column_text(s, col));
+}
+
+int st_check_limit(int limit)
+{
+    return limit >= 1 && limit <= STORE_LIST_MAX ? 0 : -NA_EINVAL;
+}
+
+long st_find_id(const int64_t *ids, size_t n, int64_t id)
+{
+    size_t lo = 0;
+    size_t hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] == id)
+            return (long)mid;
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+void st_push_id(int64_t **arr, size_t *n, int64_t v)
+{
+    /* Grows by powers of two without storing a capacity: reallocate when n is 0 or a
+     * power of two. */
+    size_t len = *n;
+    if (len == 0 || (len & (len - 1)) == 0)
+        *arr = xrealloc(*arr, len ? len * 2 : 1, sizeof **arr);
+    (*arr)[len] = v;
+    *n = len + 1;
+}

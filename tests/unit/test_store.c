@@ -1,0 +1,1075 @@
+/*
+ * Tests of the store (store.h) on a real SQLite file in a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/roles.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+#include "util/error.h"
+
+#define T0 1795000000000LL /* a fixed "now", ms */
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct store *st;
+};
+
+static int open_store(struct fixture *fx, int busy_ms)
+{
+    struct store_config cfg = {.path = fx->path, .busy_timeout_ms = busy_ms};
+    return store_open(&cfg, &fx->st);
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+    int version = 0;
+
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_store.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof fx->path, "%s/na.db", fx->dir);
+    assert_int_equal(open_store(fx, 1000), 0);
+    assert_int_equal(store_migrate(fx->st, &version), 0);
+    assert_int_equal(version, store_schema_version_latest());
+    *state = fx;
+    return 0;
+}
+
+/* As setup, without migrating. */
+static int setup_empty(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_store.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof fx->path, "%s/na.db", fx->dir);
+    assert_int_equal(open_store(fx, 1000), 0);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    char p[160];
+
+    store_close(fx->st);
+    chmod(fx->dir, 0700);
+    unlink(fx->path);
+    snprintf(p, sizeof p, "%s-wal", fx->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", fx->path);
+    unlink(p);
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static int64_t mk_org(struct store *st, const char *name, bool host)
+{
+    int64_t id = 0;
+    assert_int_equal(store_org_create(st, name, host, T0, &id), 0);
+    assert_true(id > 0);
+    return id;
+}
+
+static int64_t mk_user(struct store *st, int64_t org, const char *username, unsigned roles)
+{
+    struct user_new u = {.organisation_id = org,
+                         .username = username,
+                         .display_name = username,
+                         .roles = roles,
+                         .now = T0};
+    int64_t id = 0;
+    assert_int_equal(store_user_create(st, &u, &id), 0);
+    assert_true(id > 0);
+    return id;
+}
+
+static int64_t mk_team(struct store *st, int64_t org, const char *name, int64_t manager)
+{
+    int64_t id = 0;
+    assert_int_equal(store_team_create(st, org, name, manager, T0, &id), 0);
+    assert_true(id > 0);
+    return id;
+}
+
+/* One integer from a raw SQL query on a second connection. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Text of a one-row query on the store's own connection (for per-connection pragmas). */
+static void conn_text(struct store *st, const char *sql, char *out, size_t n)
+{
+    struct db_stmt *s = NULL;
+    assert_int_equal(st_stmt(st, sql, NO_PARAMS, &s), 0);
+    assert_int_equal(st_step(st, s), DB_ROW);
+    snprintf(out, n, "%s", st->ops->column_text(s, 0));
+    st_done(st, s);
+}
+
+/* ---- schema ---- */
+
+static void test_migrate_empty(void **state)
+{
+    struct fixture *fx = *state;
+    int v = -1;
+
+    assert_int_equal(store_schema_version(fx->st, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(store_migrate(fx->st, &v), 0);
+    assert_int_equal(v, store_schema_version_latest());
+    assert_true(store_schema_version_latest() >= 1);
+    assert_int_equal(store_schema_version(fx->st, &v), 0);
+    assert_int_equal(v, store_schema_version_latest());
+    assert_int_equal(store_ping(fx->st), 0);
+}
+
+static void test_migrate_twice(void **state)
+{
+    struct fixture *fx = *state;
+    int v = -1;
+    int64_t tables = raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master");
+
+    assert_int_equal(store_migrate(fx->st, &v), 0);
+    assert_int_equal(v, store_schema_version_latest());
+    assert_int_equal(store_migrate(fx->st, NULL), 0);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM schema_migrations"),
+                     store_schema_version_latest());
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master"), tables);
+}
+
+static void test_migrate_newer_refused(void **state)
+{
+    struct fixture *fx = *state;
+    char sql[160];
+    int v = 0;
+    int64_t org = mk_org(fx->st, "Acme", false);
+    int64_t objects;
+
+    store_close(fx->st);
+    fx->st = NULL;
+    snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 0)",
+             store_schema_version_latest() + 1);
+    raw_exec(fx->path, sql);
+    objects = raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master");
+
+    assert_int_equal(open_store(fx, 1000), 0);
+    assert_int_equal(store_migrate(fx->st, &v), -NA_EVERSION);
+    assert_int_equal(v, store_schema_version_latest() + 1);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master"), objects);
+    assert_int_equal(raw_int(fx->path, "SELECT MAX(version) FROM schema_migrations"),
+                     store_schema_version_latest() + 1);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM organisations"), 1);
+    assert_int_equal(raw_int(fx->path, "SELECT id FROM organisations"), org);
+}
+
+static void test_migrate_newer_bare_db(void **state)
+{
+    struct fixture *fx = *state;
+    int v = 0;
+
+    /* Only the bookkeeping table, from some future binary: nothing may be created. */
+    raw_exec(fx->path, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                       "applied_at BIGINT); INSERT INTO schema_migrations VALUES (999, 0);");
+    assert_int_equal(store_migrate(fx->st, &v), -NA_EVERSION);
+    assert_int_equal(v, 999);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master"), 1);
+}
+
+static void test_reopen_persists(void **state)
+{
+    struct fixture *fx = *state;
+    struct org_row o;
+    struct user_row u;
+    int64_t org = mk_org(fx->st, "Durable", true);
+    int64_t uid = mk_user(fx->st, org, "keeper", ROLE_WORKER);
+    int v = 0;
+
+    store_close(fx->st);
+    fx->st = NULL;
+    assert_int_equal(open_store(fx, 1000), 0);
+    assert_int_equal(store_migrate(fx->st, &v), 0);
+    assert_int_equal(v, store_schema_version_latest());
+    assert_int_equal(store_org_get(fx->st, org, &o), 0);
+    assert_string_equal(o.name, "Durable");
+    assert_true(o.is_host);
+    org_row_fini(&o);
+    assert_int_equal(store_user_get(fx->st, org, uid, &u), 0);
+    assert_string_equal(u.username, "keeper");
+    user_row_fini(&u);
+}
+
+static void test_pragmas(void **state)
+{
+    struct fixture *fx = *state;
+    char text[32];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+
+    conn_text(fx->st, "PRAGMA journal_mode", text, sizeof text);
+    assert_string_equal(text, "wal");
+    conn_text(fx->st, "PRAGMA synchronous", text, sizeof text);
+    assert_string_equal(text, "2");
+    conn_text(fx->st, "PRAGMA foreign_keys", text, sizeof text);
+    assert_string_equal(text, "1");
+    conn_text(fx->st, "PRAGMA busy_timeout", text, sizeof text);
+    assert_string_equal(text, "1000");
+
+    /* WAL is a property of the file: a second connection sees it. */
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+/* ---- organisations ---- */
+
+static void test_org_crud(void **state)
+{
+    struct fixture *fx = *state;
+    struct org_row o;
+    struct org_row *rows = NULL;
+    size_t n = 0;
+    int64_t count = 0;
+    int64_t id = 0;
+    int64_t host = mk_org(fx->st, "Host", true);
+    int64_t a = mk_org(fx->st, "A", false);
+    int64_t b = mk_org(fx->st, "B", false);
+
+    assert_int_equal(store_org_create(fx->st, "Second host", true, T0, &id), -NA_ECONFLICT);
+    assert_int_equal(store_org_get(fx->st, a, &o), 0);
+    assert_int_equal(o.id, a);
+    assert_string_equal(o.name, "A");
+    assert_false(o.is_host);
+    assert_int_equal(o.created_at, T0);
+    org_row_fini(&o);
+    assert_int_equal(store_org_rename(fx->st, a, "A2"), 0);
+    assert_int_equal(store_org_get(fx->st, a, &o), 0);
+    assert_string_equal(o.name, "A2");
+    org_row_fini(&o);
+    assert_int_equal(store_org_get(fx->st, 9999, &o), -NA_ENOTFOUND);
+    assert_null(o.name);
+    assert_int_equal(store_org_rename(fx->st, 9999, "x"), -NA_ENOTFOUND);
+    assert_int_equal(store_org_count(fx->st, &count), 0);
+    assert_int_equal(count, 3);
+
+    assert_int_equal(store_org_list(fx->st, 0, 2, &rows, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].id, host);
+    assert_int_equal(rows[1].id, a);
+    org_rows_free(rows, n);
+    assert_int_equal(store_org_list(fx->st, a, 2, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].id, b);
+    org_rows_free(rows, n);
+    assert_int_equal(store_org_list(fx->st, b, 2, &rows, &n), 0);
+    assert_int_equal(n, 0);
+    org_rows_free(rows, n);
+    assert_int_equal(store_org_list(fx->st, 0, 0, &rows, &n), -NA_EINVAL);
+    assert_int_equal(store_org_list(fx->st, 0, STORE_LIST_MAX + 1, &rows, &n), -NA_EINVAL);
+}
+
+/* ---- teams ---- */
+
+static void test_team_crud(void **state)
+{
+    struct fixture *fx = *state;
+    struct team_row t;
+    struct team_row *rows = NULL;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    int64_t id = 0;
+    int64_t org = mk_org(fx->st, "Org", false);
+    int64_t other = mk_org(fx->st, "Other", false);
+    int64_t mgr = mk_user(fx->st, org, "mgr", ROLE_MANAGER);
+    int64_t w1 = mk_user(fx->st, org, "w1", ROLE_WORKER);
+    int64_t w2 = mk_user(fx->st, org, "w2", ROLE_WORKER);
+    int64_t team = mk_team(fx->st, org, "Night shift", mgr);
+    int64_t team2 = mk_team(fx->st, org, "Day shift", 0);
+
+    assert_int_equal(store_team_create(fx->st, org, "Night shift", 0, T0, &id), -NA_ECONFLICT);
+    mk_team(fx->st, other, "Night shift", 0); /* names are per organisation */
+    assert_int_equal(store_team_create(fx->st, 9999, "Nobody's", 0, T0, &id), -NA_ENOTFOUND);
+
+    assert_int_equal(store_team_add_member(fx->st, org, team, w2), 0);
+    assert_int_equal(store_team_add_member(fx->st, org, team, w1), 0);
+    assert_int_equal(store_team_add_member(fx->st, org, team, w1), 0); /* idempotent */
+    assert_int_equal(store_team_add_member(fx->st, org, team, 9999), -NA_ENOTFOUND);
+    assert_int_equal(store_team_get(fx->st, org, team, &t), 0);
+    assert_string_equal(t.name, "Night shift");
+    assert_int_equal(t.organisation_id, org);
+    assert_int_equal(t.line_manager_id, mgr);
+    assert_int_equal(t.created_at, T0);
+    assert_int_equal(t.n_members, 2);
+    assert_int_equal(t.member_ids[0], w1);
+    assert_int_equal(t.member_ids[1], w2);
+    team_row_fini(&t);
+
+    assert_int_equal(store_teams_managed_by(fx->st, org, mgr, &ids, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], team);
+    free(ids);
+
+    assert_int_equal(store_team_update(fx->st, org, team, "Late shift", false, 0), 0);
+    assert_int_equal(store_team_get(fx->st, org, team, &t), 0);
+    assert_string_equal(t.name, "Late shift");
+    assert_int_equal(t.line_manager_id, mgr);
+    team_row_fini(&t);
+    assert_int_equal(store_team_update(fx->st, org, team, NULL, true, 0), 0);
+    assert_int_equal(store_team_get(fx->st, org, team, &t), 0);
+    assert_string_equal(t.name, "Late shift");
+    assert_int_equal(t.line_manager_id, 0);
+    team_row_fini(&t);
+    assert_int_equal(store_team_update(fx->st, org, team, NULL, true, w1), 0);
+    assert_int_equal(store_team_update(fx->st, org, team, "Day shift", false, 0), -NA_ECONFLICT);
+    assert_int_equal(store_team_update(fx->st, org, 9999, "x", false, 0), -NA_ENOTFOUND);
+
+    assert_int_equal(store_team_remove_member(fx->st, org, team, w1), 0);
+    assert_int_equal(store_team_remove_member(fx->st, org, team, w1), 0);
+    assert_int_equal(store_team_list(fx->st, org, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].id, team);
+    assert_int_equal(rows[0].n_members, 1);
+    assert_int_equal(rows[0].member_ids[0], w2);
+    assert_int_equal(rows[0].line_manager_id, w1);
+    assert_int_equal(rows[1].id, team2);
+    assert_int_equal(rows[1].n_members, 0);
+    team_rows_free(rows, n);
+    assert_int_equal(store_team_list(fx->st, org, team, 1, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].id, team2);
+    team_rows_free(rows, n);
+
+    assert_int_equal(store_team_delete(fx->st, org, team), 0);
+    assert_int_equal(store_team_get(fx->st, org, team, &t), -NA_ENOTFOUND);
+    assert_int_equal(store_team_delete(fx->st, org, team), -NA_ENOTFOUND);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM team_members"), 0);
+}
+
+/* ---- users and vehicles ---- */
+
+static void test_user_crud(void **state)
+{
+    struct fixture *fx = *state;
+    struct user_row u;
+    int64_t id = 0;
+    int64_t n = 0;
+    int64_t veh = 0;
+    int64_t org = mk_org(fx->st, "Org", false);
+    int64_t team = mk_team(fx->st, org, "T", 0);
+    struct user_new nu = {.organisation_id = org,
+                          .username = "alice",
+                          .display_name = "Alice A",
+                          .email = "alice@example.org",
+                          .phone = "+44 1234 567890",
+                          .home_address = "1 High St\nTown",
+                          .nok_name = "Bob",
+                          .nok_relation = "partner",
+                          .nok_phone = "01234 000000",
+                          .roles = ROLE_WORKER | ROLE_MANAGER,
+                          .password_hash = "$argon2id$v=19$m=65536,t=2,p=1$abc$def",
+                          .password_change_required = true,
+                          .now = T0};
+    struct user_patch p = {.set_email = true,
+                           .email = NULL,
+                           .set_display_name = true,
+                           .display_name = "Alice B",
+                           .set_next_of_kin = true,
+                           .set_roles = true,
+                           .roles = ROLE_WORKER,
+                           .set_disabled = true,
+                           .disabled = true,
+                           .now = T0 + 5};
+
+    assert_int_equal(store_user_create(fx->st, &nu, &id), 0);
+    nu.organisation_id = mk_org(fx->st, "Elsewhere", false);
+    assert_int_equal(store_user_create(fx->st, &nu, NULL), -NA_ECONFLICT);
+    nu.organisation_id = 9999;
+    nu.username = "ghost";
+    assert_int_equal(store_user_create(fx->st, &nu, NULL), -NA_ENOTFOUND);
+
+    assert_int_equal(store_team_add_member(fx->st, org, team, id), 0);
+    assert_int_equal(store_vehicle_add(fx->st, org, id, "AB12 CDE", "Ford", "Focus", "blue", &veh),
+                     0);
+    assert_int_equal(store_vehicle_add(fx->st, org, id, "XY99 ZZZ", NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(store_user_get(fx->st, org, id, &u), 0);
+    assert_int_equal(u.id, id);
+    assert_int_equal(u.organisation_id, org);
+    assert_string_equal(u.username, "alice");
+    assert_string_equal(u.display_name, "Alice A");
+    assert_string_equal(u.email, "alice@example.org");
+    assert_string_equal(u.phone, "+44 1234 567890");
+    assert_string_equal(u.home_address, "1 High St\nTown");
+    assert_string_equal(u.next_of_kin.name, "Bob");
+    assert_string_equal(u.next_of_kin.relation, "partner");
+    assert_string_equal(u.next_of_kin.phone, "01234 000000");
+    assert_int_equal(u.roles, ROLE_WORKER | ROLE_MANAGER);
+    assert_false(u.disabled);
+    assert_true(u.password_change_required);
+    assert_string_equal(u.password_hash, "$argon2id$v=19$m=65536,t=2,p=1$abc$def");
+    assert_int_equal(u.created_at, T0);
+    assert_int_equal(u.updated_at, T0);
+    assert_int_equal(u.n_team_ids, 1);
+    assert_int_equal(u.team_ids[0], team);
+    assert_int_equal(u.n_vehicles, 2);
+    assert_int_equal(u.vehicles[0].id, veh);
+    assert_int_equal(u.vehicles[0].user_id, id);
+    assert_string_equal(u.vehicles[0].registration, "AB12 CDE");
+    assert_string_equal(u.vehicles[0].make, "Ford");
+    assert_string_equal(u.vehicles[0].model, "Focus");
+    assert_string_equal(u.vehicles[0].colour, "blue");
+    assert_null(u.vehicles[1].make);
+    user_row_fini(&u);
+
+    assert_int_equal(store_user_update(fx->st, org, id, &p), 0);
+    assert_int_equal(store_user_get_by_username(fx->st, "alice", &u), 0);
+    assert_string_equal(u.display_name, "Alice B");
+    assert_null(u.email);
+    assert_string_equal(u.phone, "+44 1234 567890"); /* not in the patch */
+    assert_null(u.next_of_kin.name);
+    assert_null(u.next_of_kin.relation);
+    assert_int_equal(u.roles, ROLE_WORKER);
+    assert_true(u.disabled);
+    assert_int_equal(u.updated_at, T0 + 5);
+    user_row_fini(&u);
+    assert_int_equal(store_user_get_by_username(fx->st, "ALICE", &u), -NA_ENOTFOUND);
+    assert_int_equal(store_user_get(fx->st, org, 9999, &u), -NA_ENOTFOUND);
+
+    assert_int_equal(store_user_set_password(fx->st, org, id, "$argon2id$new", false, T0 + 9), 0);
+    assert_int_equal(store_user_get(fx->st, org, id, &u), 0);
+    assert_string_equal(u.password_hash, "$argon2id$new");
+    assert_false(u.password_change_required);
+    assert_int_equal(u.updated_at, T0 + 9);
+    user_row_fini(&u);
+
+    mk_user(fx->st, org, "bob", ROLE_MANAGER);
+    assert_int_equal(store_user_count_with_roles(fx->st, org, ROLE_MANAGER | ROLE_WORKER, &n), 0);
+    assert_int_equal(n, 1); /* alice is disabled now */
+    assert_int_equal(store_user_count_with_roles(fx->st, org, ROLE_ADMIN, &n), 0);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(store_vehicle_delete(fx->st, org, id, veh), 0);
+    assert_int_equal(store_vehicle_delete(fx->st, org, id, veh), -NA_ENOTFOUND);
+    assert_int_equal(store_user_get(fx->st, org, id, &u), 0);
+    assert_int_equal(u.n_vehicles, 1);
+    assert_string_equal(u.vehicles[0].registration, "XY99 ZZZ");
+    user_row_fini(&u);
+}
+
+static void test_user_list(void **state)
+{
+    struct fixture *fx = *state;
+    struct user_row *rows = NULL;
+    size_t n = 0;
+    int64_t org = mk_org(fx->st, "Org", false);
+    int64_t other = mk_org(fx->st, "Other", false);
+    int64_t team = mk_team(fx->st, org, "T", 0);
+    int64_t ids[7];
+    char name[16];
+    struct user_filter f = {0};
+    int64_t after = 0;
+    size_t seen = 0;
+
+    for (int i = 0; i < 7; i++) {
+        snprintf(name, sizeof name, "user%d", i);
+        ids[i] = mk_user(fx->st, org, name, i % 2 ? ROLE_MANAGER : ROLE_WORKER);
+        mk_user(fx->st, other, (snprintf(name, sizeof name, "other%d", i), name), ROLE_WORKER);
+        if (i % 3 == 0)
+            assert_int_equal(store_team_add_member(fx->st, org, team, ids[i]), 0);
+    }
+    assert_int_equal(store_vehicle_add(fx->st, org, ids[4], "V4", NULL, NULL, NULL, NULL), 0);
+
+    /* Pages of 3: 3, 3, 1, then empty. */
+    for (int page = 0; page < 4; page++) {
+        assert_int_equal(store_user_list(fx->st, org, NULL, after, 3, &rows, &n), 0);
+        assert_int_equal(n, page < 2 ? 3 : page == 2 ? 1 : 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(rows[i].id, ids[seen]);
+            assert_int_equal(rows[i].organisation_id, org);
+            assert_int_equal(rows[i].n_team_ids, seen % 3 == 0 ? 1 : 0);
+            assert_int_equal(rows[i].n_vehicles, seen == 4 ? 1 : 0);
+            seen++;
+        }
+        if (n)
+            after = rows[n - 1].id;
+        user_rows_free(rows, n);
+    }
+    assert_int_equal(seen, 7);
+
+    f.team_id = team;
+    assert_int_equal(store_user_list(fx->st, org, &f, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(rows[0].id, ids[0]);
+    assert_int_equal(rows[1].id, ids[3]);
+    assert_int_equal(rows[2].id, ids[6]);
+    user_rows_free(rows, n);
+
+    f.team_id = 0;
+    f.roles = ROLE_MANAGER | ROLE_ADMIN;
+    assert_int_equal(store_user_list(fx->st, org, &f, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++)
+        assert_true(rows[i].roles & ROLE_MANAGER);
+    user_rows_free(rows, n);
+
+    f.team_id = team;
+    f.roles = ROLE_MANAGER;
+    assert_int_equal(store_user_list(fx->st, org, &f, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].id, ids[3]);
+    user_rows_free(rows, n);
+
+    memset(&f, 0, sizeof f);
+    f.username = "user5";
+    assert_int_equal(store_user_list(fx->st, org, &f, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].id, ids[5]);
+    user_rows_free(rows, n);
+    f.username = "other5"; /* exists, but in another organisation */
+    assert_int_equal(store_user_list(fx->st, org, &f, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 0);
+    user_rows_free(rows, n);
+    assert_int_equal(store_user_list(fx->st, org, NULL, 0, -1, &rows, &n), -NA_EINVAL);
+}
+
+/* ---- organisation isolation ---- */
+
+static void test_cross_org(void **state)
+{
+    struct fixture *fx = *state;
+    struct team_row t;
+    struct user_row u;
+    struct api_key_row k;
+    struct api_key_row *keys = NULL;
+    struct user_patch p = {.set_display_name = true, .display_name = "pwned", .now = T0};
+    size_t n = 0;
+    int64_t veh = 0;
+    int64_t key = 0;
+    int64_t a = mk_org(fx->st, "A", false);
+    int64_t b = mk_org(fx->st, "B", false);
+    int64_t ua = mk_user(fx->st, a, "ua", ROLE_WORKER);
+    int64_t ub = mk_user(fx->st, b, "ub", ROLE_WORKER);
+    int64_t ta = mk_team(fx->st, a, "TA", 0);
+    int64_t tb = mk_team(fx->st, b, "TB", 0);
+
+    assert_int_equal(store_vehicle_add(fx->st, b, ub, "B1", NULL, NULL, NULL, &veh), 0);
+    assert_int_equal(store_api_key_create(fx->st, b, ub, "k", "nak_", "hash-b", T0, &key), 0);
+
+    assert_int_equal(store_team_get(fx->st, a, tb, &t), -NA_ENOTFOUND);
+    assert_int_equal(store_user_get(fx->st, a, ub, &u), -NA_ENOTFOUND);
+    assert_int_equal(store_team_add_member(fx->st, a, ta, ub), -NA_ENOTFOUND);
+    assert_int_equal(store_team_add_member(fx->st, a, tb, ua), -NA_ENOTFOUND);
+    assert_int_equal(store_team_remove_member(fx->st, a, tb, ub), -NA_ENOTFOUND);
+    assert_int_equal(store_team_create(fx->st, a, "Bad", ub, T0, NULL), -NA_ENOTFOUND);
+    assert_int_equal(store_team_update(fx->st, a, ta, NULL, true, ub), -NA_ENOTFOUND);
+    assert_int_equal(store_team_update(fx->st, a, tb, "x", false, 0), -NA_ENOTFOUND);
+    assert_int_equal(store_team_delete(fx->st, a, tb), -NA_ENOTFOUND);
+    assert_int_equal(store_user_update(fx->st, a, ub, &p), -NA_ENOTFOUND);
+    assert_int_equal(store_user_set_password(fx->st, a, ub, "h", false, T0), -NA_ENOTFOUND);
+    assert_int_equal(store_vehicle_add(fx->st, a, ub, "X", NULL, NULL, NULL, NULL), -NA_ENOTFOUND);
+    assert_int_equal(store_vehicle_delete(fx->st, a, ub, veh), -NA_ENOTFOUND);
+    assert_int_equal(store_api_key_create(fx->st, a, ub, "k", "p", "hash-x", T0, NULL),
+                     -NA_ENOTFOUND);
+    assert_int_equal(store_api_key_get(fx->st, a, key, &k), -NA_ENOTFOUND);
+    assert_int_equal(store_api_key_revoke(fx->st, a, key, T0), -NA_ENOTFOUND);
+    assert_int_equal(store_api_key_list(fx->st, a, 0, 0, 10, &keys, &n), 0);
+    assert_int_equal(n, 0);
+    api_key_rows_free(keys, n);
+
+    /* Nothing of B changed. */
+    assert_int_equal(store_user_get(fx->st, b, ub, &u), 0);
+    assert_string_equal(u.display_name, "ub");
+    assert_null(u.password_hash);
+    assert_int_equal(u.n_vehicles, 1);
+    user_row_fini(&u);
+    assert_int_equal(store_team_get(fx->st, b, tb, &t), 0);
+    assert_int_equal(t.n_members, 0);
+    team_row_fini(&t);
+    assert_int_equal(store_api_key_get(fx->st, b, key, &k), 0);
+    assert_int_equal(k.revoked_at, 0);
+    api_key_row_fini(&k);
+}
+
+/* ---- credentials ---- */
+
+static void test_sessions(void **state)
+{
+    struct fixture *fx = *state;
+    struct credential c;
+    struct user_patch p = {.set_disabled = true, .disabled = true, .now = T0};
+    int64_t host = mk_org(fx->st, "Host", true);
+    int64_t org = mk_org(fx->st, "Org", false);
+    int64_t admin = mk_user(fx->st, host, "admin", ROLE_ADMIN);
+    int64_t w = mk_user(fx->st, org, "w", ROLE_WORKER);
+    int64_t s1 = 0;
+    int64_t s2 = 0;
+    int64_t s3 = 0;
+
+    assert_int_equal(store_session_create(fx->st, admin, "aa11", T0, T0 + 1000, &s1), 0);
+    assert_int_equal(store_session_create(fx->st, w, "bb22", T0, T0 + 1000, &s2), 0);
+    assert_int_equal(store_session_create(fx->st, w, "cc33", T0, T0 + 1000, &s3), 0);
+    assert_int_equal(store_session_create(fx->st, w, "cc33", T0, T0 + 1000, NULL), -NA_ECONFLICT);
+    assert_int_equal(store_session_create(fx->st, 9999, "dd44", T0, T0 + 1000, NULL),
+                     -NA_ENOTFOUND);
+
+    assert_int_equal(store_credential_lookup(fx->st, "aa11", T0 + 1, &c), 0);
+    assert_int_equal(c.kind, CREDENTIAL_SESSION);
+    assert_int_equal(c.id, s1);
+    assert_int_equal(c.user_id, admin);
+    assert_int_equal(c.organisation_id, host);
+    assert_int_equal(c.roles, ROLE_ADMIN);
+    assert_true(c.org_is_host);
+    assert_false(c.disabled);
+    assert_int_equal(c.expires_at, T0 + 1000);
+    assert_int_equal(store_credential_lookup(fx->st, "bb22", T0 + 999, &c), 0);
+    assert_int_equal(c.organisation_id, org);
+    assert_false(c.org_is_host);
+
+    /* Expired at expires_at. */
+    assert_int_equal(store_credential_lookup(fx->st, "bb22", T0 + 1000, &c), -NA_ENOTFOUND);
+    assert_int_equal(store_credential_lookup(fx->st, "nope", T0, &c), -NA_ENOTFOUND);
+
+    assert_int_equal(store_session_revoke(fx->st, s1, T0 + 2), 0);
+    assert_int_equal(store_session_revoke(fx->st, s1, T0 + 3), 0);
+    assert_int_equal(store_session_revoke(fx->st, 9999, T0), -NA_ENOTFOUND);
+    assert_int_equal(store_credential_lookup(fx->st, "aa11", T0 + 4, &c), -NA_ENOTFOUND);
+    assert_int_equal(raw_int(fx->path, "SELECT revoked_at FROM sessions WHERE token_hash='aa11'"),
+                     T0 + 2);
+
+    /* A disabled user is returned, flagged. */
+    assert_int_equal(store_user_update(fx->st, org, w, &p), 0);
+    assert_int_equal(store_credential_lookup(fx->st, "bb22", T0 + 5, &c), 0);
+    assert_true(c.disabled);
+
+    /* Revoke all but one (a password change keeps the session that made it). */
+    assert_int_equal(store_sessions_revoke_user_except(fx->st, w, s3, T0 + 6), 0);
+    assert_int_equal(store_credential_lookup(fx->st, "bb22", T0 + 7, &c), -NA_ENOTFOUND);
+    assert_int_equal(store_credential_lookup(fx->st, "cc33", T0 + 7, &c), 0);
+    assert_int_equal(c.id, s3);
+    assert_int_equal(store_sessions_revoke_user(fx->st, w, T0 + 6), 0);
+    assert_int_equal(store_credential_lookup(fx->st, "bb22", T0 + 7, &c), -NA_ENOTFOUND);
+    assert_int_equal(store_credential_lookup(fx->st, "cc33", T0 + 7, &c), -NA_ENOTFOUND);
+    assert_int_equal(store_sessions_revoke_user(fx->st, w, T0 + 8), 0);
+}
+
+static void test_api_keys(void **state)
+{
+    struct fixture *fx = *state;
+    struct credential c;
+    struct api_key_row k;
+    struct api_key_row *rows = NULL;
+    size_t n = 0;
+    int64_t org = mk_org(fx->st, "Org", false);
+    int64_t u1 = mk_user(fx->st, org, "u1", ROLE_OPERATOR);
+    int64_t u2 = mk_user(fx->st, org, "u2", ROLE_WORKER);
+    int64_t k1 = 0;
+    int64_t k2 = 0;
+    int64_t k3 = 0;
+
+    assert_int_equal(store_api_key_create(fx->st, org, u1, "panel", "nak_1234", "h1", T0, &k1), 0);
+    assert_int_equal(store_api_key_create(fx->st, org, u2, "app", "nak_5678", "h2", T0, &k2), 0);
+    assert_int_equal(store_api_key_create(fx->st, org, u1, "other", "nak_9", "h3", T0, &k3), 0);
+    assert_int_equal(store_api_key_create(fx->st, org, u1, "dup", "nak_9", "h3", T0, NULL),
+                     -NA_ECONFLICT);
+
+    assert_int_equal(store_api_key_get(fx->st, org, k1, &k), 0);
+    assert_int_equal(k.organisation_id, org);
+    assert_int_equal(k.user_id, u1);
+    assert_string_equal(k.name, "panel");
+    assert_string_equal(k.prefix, "nak_1234");
+    assert_int_equal(k.created_at, T0);
+    assert_int_equal(k.revoked_at, 0);
+    api_key_row_fini(&k);
+
+    assert_int_equal(store_credential_lookup(fx->st, "h1", T0 + 100000000, &c), 0);
+    assert_int_equal(c.kind, CREDENTIAL_API_KEY);
+    assert_int_equal(c.id, k1);
+    assert_int_equal(c.user_id, u1);
+    assert_int_equal(c.organisation_id, org);
+    assert_int_equal(c.roles, ROLE_OPERATOR);
+    assert_int_equal(c.expires_at, 0);
+
+    assert_int_equal(store_api_key_revoke(fx->st, org, k1, T0 + 1), 0);
+    assert_int_equal(store_api_key_revoke(fx->st, org, k1, T0 + 2), 0); /* idempotent */
+    assert_int_equal(store_credential_lookup(fx->st, "h1", T0 + 3, &c), -NA_ENOTFOUND);
+    assert_int_equal(store_api_key_get(fx->st, org, k1, &k), 0);
+    assert_int_equal(k.revoked_at, T0 + 1);
+    api_key_row_fini(&k);
+
+    assert_int_equal(store_api_key_list(fx->st, org, 0, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 3); /* revoked keys listed too */
+    api_key_rows_free(rows, n);
+    assert_int_equal(store_api_key_list(fx->st, org, u1, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].id, k1);
+    assert_int_equal(rows[1].id, k3);
+    api_key_rows_free(rows, n);
+    assert_int_equal(store_api_key_list(fx->st, org, 0, k1, 1, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].id, k2);
+    api_key_rows_free(rows, n);
+}
+
+static void test_login_attempts(void **state)
+{
+    struct fixture *fx = *state;
+    struct login_attempts a = {.failures = 3, .last_failure_at = T0, .locked_until = T0 + 60000};
+    struct login_attempts got;
+
+    assert_int_equal(store_login_attempts_get(fx->st, "nobody", &got), 0);
+    assert_int_equal(got.failures, 0);
+    assert_int_equal(got.last_failure_at, 0);
+    assert_int_equal(got.locked_until, 0);
+    assert_int_equal(store_login_attempts_put(fx->st, "nobody", &a), 0);
+    assert_int_equal(store_login_attempts_get(fx->st, "nobody", &got), 0);
+    assert_int_equal(got.failures, 3);
+    assert_int_equal(got.last_failure_at, T0);
+    assert_int_equal(got.locked_until, T0 + 60000);
+    a.failures = 4;
+    a.locked_until = 0;
+    assert_int_equal(store_login_attempts_put(fx->st, "nobody", &a), 0);
+    assert_int_equal(store_login_attempts_get(fx->st, "nobody", &got), 0);
+    assert_int_equal(got.failures, 4);
+    assert_int_equal(got.locked_until, 0);
+    assert_int_equal(store_login_attempts_clear(fx->st, "nobody"), 0);
+    assert_int_equal(store_login_attempts_clear(fx->st, "nobody"), 0);
+    assert_int_equal(store_login_attempts_get(fx->st, "nobody", &got), 0);
+    assert_int_equal(got.failures, 0);
+}
+
+static void test_audit(void **state)
+{
+    struct fixture *fx = *state;
+    struct audit_row *rows = NULL;
+    size_t n = 0;
+    int64_t org = mk_org(fx->st, "Org", false);
+    int64_t other = mk_org(fx->st, "Other", false);
+    struct audit_event e = {.organisation_id = org,
+                            .actor_user_id = 7,
+                            .action = "user.create",
+                            .target_type = "user",
+                            .target_id = 42,
+                            .detail = NULL,
+                            .at = T0};
+    int64_t before = 0;
+
+    for (int i = 0; i < 5; i++) {
+        e.at = T0 + i;
+        assert_int_equal(store_audit_append(fx->st, &e), 0);
+    }
+    e.organisation_id = other;
+    e.action = "login.failure";
+    e.actor_user_id = 0;
+    e.target_type = NULL;
+    e.detail = "bad password";
+    assert_int_equal(store_audit_append(fx->st, &e), 0);
+
+    assert_int_equal(store_audit_list(fx->st, org, 0, 3, &rows, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(rows[0].at, T0 + 4); /* newest first */
+    assert_int_equal(rows[2].at, T0 + 2);
+    assert_true(rows[0].id > rows[1].id);
+    assert_string_equal(rows[0].action, "user.create");
+    assert_string_equal(rows[0].target_type, "user");
+    assert_int_equal(rows[0].target_id, 42);
+    assert_int_equal(rows[0].actor_user_id, 7);
+    assert_null(rows[0].detail);
+    before = rows[2].id;
+    audit_rows_free(rows, n);
+    assert_int_equal(store_audit_list(fx->st, org, before, 3, &rows, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].at, T0 + 1);
+    assert_int_equal(rows[1].at, T0);
+    audit_rows_free(rows, n);
+
+    assert_int_equal(store_audit_list(fx->st, other, 0, 10, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_null(rows[0].target_type);
+    assert_string_equal(rows[0].detail, "bad password");
+    audit_rows_free(rows, n);
+}
+
+/* ---- transactions ---- */
+
+static void test_transactions(void **state)
+{
+    struct fixture *fx = *state;
+    struct org_row o;
+    int64_t count = 0;
+    int64_t kept = 0;
+    int64_t undone = 0;
+
+    store_rollback(fx->st); /* no transaction: a no-op */
+    assert_int_equal(store_commit(fx->st), -NA_ESTORE);
+
+    assert_int_equal(store_begin(fx->st), 0);
+    assert_int_equal(store_begin(fx->st), -NA_ESTORE);
+    assert_int_equal(store_org_create(fx->st, "Undone", false, T0, &undone), 0);
+    assert_int_equal(store_org_get(fx->st, undone, &o), 0); /* visible inside */
+    org_row_fini(&o);
+    store_rollback(fx->st);
+    assert_int_equal(store_org_get(fx->st, undone, &o), -NA_ENOTFOUND);
+    assert_int_equal(store_org_count(fx->st, &count), 0);
+    assert_int_equal(count, 0);
+
+    assert_int_equal(store_begin(fx->st), 0);
+    assert_int_equal(store_org_create(fx->st, "Kept", false, T0, &kept), 0);
+    mk_user(fx->st, kept, "in_tx", ROLE_WORKER);
+    assert_int_equal(store_commit(fx->st), 0);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM organisations"), 1);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 1);
+
+    /* A failed statement inside a transaction leaves the transaction usable. */
+    assert_int_equal(store_begin(fx->st), 0);
+    mk_user(fx->st, kept, "second", ROLE_WORKER);
+    struct user_new dup = {.organisation_id = kept, .username = "in_tx", .now = T0};
+    assert_int_equal(store_user_create(fx->st, &dup, NULL), -NA_ECONFLICT);
+    assert_int_equal(store_commit(fx->st), 0);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 2);
+
+    /* Migrations manage their own transactions. */
+    assert_int_equal(store_begin(fx->st), 0);
+    assert_int_equal(store_migrate(fx->st, NULL), -NA_ESTORE);
+    store_rollback(fx->st);
+}
+
+/* Another connection holds the write lock past the busy timeout: -NA_EUNAVAILABLE. */
+static void test_busy(void **state)
+{
+    struct fixture *fx = *state;
+    sqlite3 *db = NULL;
+    int64_t id = 0;
+
+    store_close(fx->st);
+    fx->st = NULL;
+    assert_int_equal(open_store(fx, 50), 0);
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_org_create(fx->st, "Blocked", false, T0, &id), -NA_EUNAVAILABLE);
+    assert_int_equal(store_begin(fx->st), -NA_EUNAVAILABLE);
+    assert_int_equal(store_org_count(fx->st, &id), 0); /* WAL: readers are not blocked */
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_org_create(fx->st, "Free", false, T0, &id), 0);
+}
+
+/* ---- faults ---- */
+
+static void test_fault_read_only(void **state)
+{
+    struct fixture *fx = *state;
+    char wal[160];
+    int64_t id = 0;
+    int64_t count = -1;
+    int rc;
+
+    mk_org(fx->st, "Before", false);
+    store_close(fx->st);
+    fx->st = NULL;
+    snprintf(wal, sizeof wal, "%s-wal", fx->path);
+    assert_int_equal(chmod(fx->path, 0444), 0);
+    chmod(wal, 0444);
+    rc = open_store(fx, 100);
+    if (rc < 0) {
+        /* Refusing to open is an acceptable answer to an unwritable database. */
+        assert_null(fx->st);
+    } else {
+        /* Root ignores file modes: make the connection read-only instead. */
+        if (geteuid() == 0)
+            assert_int_equal(fx->st->ops->exec(fx->st->db, "PRAGMA query_only=ON"), 0);
+        rc = store_org_create(fx->st, "After", false, T0, &id);
+        assert_true(rc < 0);
+        /* BEGIN IMMEDIATE is itself a write: it may fail, or the write inside it. */
+        rc = store_begin(fx->st);
+        if (rc == 0) {
+            assert_true(store_org_rename(fx->st, 1, "x") < 0);
+            store_rollback(fx->st);
+        } else {
+            assert_true(rc < 0);
+        }
+        assert_int_equal(store_org_count(fx->st, &count), 0);
+        assert_int_equal(count, 1);
+    }
+    chmod(fx->path, 0644);
+    chmod(wal, 0644);
+}
+
+/* A full disk, made by capping the database's size. */
+static void test_fault_disk_full(void **state)
+{
+    struct fixture *fx = *state;
+    char *big = malloc(64 * 1024);
+    struct audit_event e = {.organisation_id = 1, .action = "fill", .at = T0};
+    int rc = 0;
+    int64_t id = 0;
+
+    assert_non_null(big);
+    memset(big, 'x', 64 * 1024 - 1);
+    big[64 * 1024 - 1] = '\0';
+    e.detail = big;
+    assert_int_equal(fx->st->ops->exec(fx->st->db, "PRAGMA max_page_count=64"), 0);
+    for (int i = 0; i < 100 && rc == 0; i++)
+        rc = store_audit_append(fx->st, &e);
+    assert_int_equal(rc, -NA_ESTORE);
+    /* Inside a transaction the failure is reported and the rollback leaves things sound. */
+    if (store_begin(fx->st) == 0) {
+        assert_int_equal(store_audit_append(fx->st, &e), -NA_ESTORE);
+        store_rollback(fx->st);
+    }
+    assert_int_equal(store_ping(fx->st), 0);
+    assert_int_equal(store_org_count(fx->st, &id), 0);
+    free(big);
+}
+
+/* ---- hostile input ---- */
+
+static void test_hostile_strings(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const inputs[] = {
+        "O'Brien",
+        "\"quoted\"",
+        "a; b; c",
+        "'); DROP TABLE users;--",
+        "Robert'); DROP TABLE organisations; --",
+        "%s%n%x",
+        "?",
+        "$1",
+        "\\'\\\"",
+        "é ü ✓",
+    };
+    struct user_row u;
+    struct org_row o;
+    struct team_row t;
+    struct login_attempts a = {.failures = 1, .last_failure_at = T0};
+    struct login_attempts got;
+    struct audit_row *rows = NULL;
+    size_t n = 0;
+    char *big = malloc(10 * 1024 + 1);
+
+    assert_non_null(big);
+    for (size_t i = 0; i < 10 * 1024; i++)
+        big[i] = "a';\"--\\ ;)"[i % 10];
+    big[10 * 1024] = '\0';
+
+    for (size_t i = 0; i <= sizeof inputs / sizeof inputs[0]; i++) {
+        const char *s = i < sizeof inputs / sizeof inputs[0] ? inputs[i] : big;
+        struct user_new nu = {.username = s,
+                              .display_name = s,
+                              .email = s,
+                              .home_address = s,
+                              .nok_name = s,
+                              .password_hash = s,
+                              .now = T0};
+        struct audit_event e = {.action = s, .target_type = s, .detail = s, .at = T0};
+        int64_t org = mk_org(fx->st, s, false);
+        int64_t uid = 0;
+        int64_t tid = mk_team(fx->st, org, s, 0);
+
+        nu.organisation_id = org;
+        e.organisation_id = org;
+        assert_int_equal(store_user_create(fx->st, &nu, &uid), 0);
+        assert_int_equal(store_vehicle_add(fx->st, org, uid, s, s, s, s, NULL), 0);
+        assert_int_equal(store_org_get(fx->st, org, &o), 0);
+        assert_string_equal(o.name, s);
+        org_row_fini(&o);
+        assert_int_equal(store_team_get(fx->st, org, tid, &t), 0);
+        assert_string_equal(t.name, s);
+        team_row_fini(&t);
+        assert_int_equal(store_user_get_by_username(fx->st, s, &u), 0);
+        assert_int_equal(u.id, uid);
+        assert_string_equal(u.display_name, s);
+        assert_string_equal(u.email, s);
+        assert_string_equal(u.home_address, s);
+        assert_string_equal(u.next_of_kin.name, s);
+        assert_string_equal(u.password_hash, s);
+        assert_string_equal(u.vehicles[0].registration, s);
+        assert_string_equal(u.vehicles[0].colour, s);
+        user_row_fini(&u);
+        assert_int_equal(store_login_attempts_put(fx->st, s, &a), 0);
+        assert_int_equal(store_login_attempts_get(fx->st, s, &got), 0);
+        assert_int_equal(got.failures, 1);
+        assert_int_equal(store_audit_append(fx->st, &e), 0);
+        assert_int_equal(store_audit_list(fx->st, org, 0, 1, &rows, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(rows[0].detail, s);
+        assert_string_equal(rows[0].action, s);
+        audit_rows_free(rows, n);
+        assert_int_equal(store_credential_lookup(fx->st, s, T0, &(struct credential){0}),
+                         -NA_ENOTFOUND);
+    }
+    /* Every table is still there and holds what was written. */
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"),
+                     (int64_t)(sizeof inputs / sizeof inputs[0] + 1));
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM organisations"),
+                     (int64_t)(sizeof inputs / sizeof inputs[0] + 1));
+    assert_int_equal(raw_int(fx->path, "SELECT MAX(LENGTH(display_name)) FROM users"), 10 * 1024);
+    free(big);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrate_empty, setup_empty, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_newer_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_newer_bare_db, setup_empty, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_org_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_team_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cross_org, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_read_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_disk_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_strings, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
