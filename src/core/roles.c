@@ -6,7 +6,7 @@ static const struct {
     unsigned bit;
     const char *name;
 } roles[ROLE_MAX_COUNT] = {
-    {ROLE_WORKER, "worker"}, {ROLE_MANAGER, "manager"}, {ROLE_SENIOR_MANAGER, "senior_manager"},
+    {ROLE_WORKER, "worker"}, {ROLE_MANAGER, "manager"},   {ROLE_SENIOR_MANAGER, "senior_manager"},
     {ROLE_LSMS, "lsms"},     {ROLE_OPERATOR, "operator"}, {ROLE_ADMIN, "admin"},
 };
 

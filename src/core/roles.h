@@ -14,7 +14,7 @@ enum role {
     ROLE_ADMIN = 1u << 5,
 };
 
-#define ROLE_ALL  0x3fu
+#define ROLE_ALL       0x3fu
 #define ROLE_MAX_COUNT 6
 
 /* Role of a name ("senior_manager"); 0 when unknown. */

@@ -1,0 +1,50 @@
+#ifndef NA_DAEMON_CONFIG_H
+#define NA_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/log.h"
+
+/*
+ * notaloned's settings. Each has one name used three ways: the flag --data-dir, the
+ * environment variable NOTALONE_DATA_DIR and the key data_dir in the JSON config file.
+ * Precedence: defaults < file < environment < flags.
+ */
+struct config {
+    char *config_file;
+    char *listen; /* HOST:PORT */
+    char *data_dir;
+    enum log_level log_level;
+    int64_t http_threads;
+    int64_t max_body_bytes;
+    int64_t session_ttl_s;
+    int64_t max_connections;
+    int64_t request_timeout_s;
+    char *organisation_name; /* the host organisation created at first start */
+    char *admin_username;    /* its first administrator */
+    bool print_routes;       /* print the route table and exit */
+    bool help;
+    bool version;
+};
+
+/* Fills cfg with defaults. Release with config_fini. */
+void config_init(struct config *cfg);
+void config_fini(struct config *cfg);
+
+/*
+ * Loads settings from argv (argv[0] skipped), the environment (envp, NULL-terminated
+ * "NAME=value" strings) and the config file named by --config / NOTALONE_CONFIG.
+ * -NA_EINVAL with a message in err (size n) for an unknown flag or key, a bad value or
+ * an unreadable file.
+ */
+int config_load(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t n);
+
+/* Writes the --help text to f. */
+void config_print_help(void *f);
+
+/* Splits "HOST:PORT" ("[::1]:8080" for IPv6). -NA_EINVAL when malformed. */
+int config_split_listen(const char *listen, char *host, size_t host_n, int *port);
+
+#endif

@@ -1,0 +1,142 @@
+/* notaloned: the notalone server. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/bootstrap.h"
+#include "daemon/config.h"
+#include "http/api.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/secret.h"
+
+#define NOTALONE_VERSION "0.1.0"
+
+extern char **environ;
+
+static void print_routes(void)
+{
+    for (size_t i = 0; i < api_routes_count; i++)
+        printf("%s %s\n", api_routes[i].method, api_routes[i].pattern);
+}
+
+/* Opens the database, brings its schema up to date and runs the first-start set-up. */
+static void prepare_storage(const struct config *cfg, const struct store_config *sc,
+                            const struct clock *clk)
+{
+    struct store *st;
+    int version, rc = store_open(sc, &st);
+    if (rc)
+        fatal("store_open_failed", "path=%s code=%s", sc->path, na_error_code(rc));
+    rc = store_migrate(st, &version);
+    if (rc == -NA_EVERSION)
+        fatal("schema_too_new",
+              "path=%s schema_version=%d known_version=%d "
+              "message=\"the database was written by a newer notaloned; run that version\"",
+              sc->path, version, store_schema_version_latest());
+    if (rc)
+        fatal("migration_failed", "path=%s code=%s", sc->path, na_error_code(rc));
+    log_info("schema", "version=%d", version);
+    bool created;
+    char otp[SECRET_OTP_LEN + 1];
+    rc = bootstrap_first_start(st, cfg->organisation_name, cfg->admin_username, clock_now_ms(clk),
+                               &created, otp);
+    if (rc)
+        fatal("first_start_failed", "code=%s", na_error_code(rc));
+    if (created)
+        bootstrap_announce(cfg->data_dir, cfg->listen, cfg->admin_username, otp);
+    store_close(st);
+}
+
+/* Serves until SIGTERM or SIGINT. */
+static int serve(const struct config *cfg, const struct store_config *sc, struct api *api)
+{
+    char host[256];
+    int port;
+    config_split_listen(cfg->listen, host, sizeof host, &port);
+    struct server_config scfg = {.host = host,
+                                 .port = port,
+                                 .threads = (int)cfg->http_threads,
+                                 .max_body_bytes = (size_t)cfg->max_body_bytes,
+                                 .max_connections = (unsigned)cfg->max_connections,
+                                 .request_timeout_s = (unsigned)cfg->request_timeout_s,
+                                 .store = sc};
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    /* Blocked before any thread starts, so only sigwait below receives them. */
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct server *srv;
+    int rc = server_start(&scfg, api, &srv);
+    if (rc)
+        fatal("listen_failed", "listen=%s code=%s", cfg->listen, na_error_code(rc));
+    log_info("listening", "addr=%s port=%d threads=%lld", host, server_port(srv),
+             (long long)cfg->http_threads);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("stopping", "signal=%d", sig);
+    server_stop(srv);
+    log_info("stopped", "%s", "");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    config_init(&cfg);
+    if (config_load(&cfg, argc, argv, environ, err, sizeof err)) {
+        fprintf(stderr, "notaloned: %s\n", err);
+        config_fini(&cfg);
+        return 2;
+    }
+    if (cfg.help || cfg.version || cfg.print_routes) {
+        if (cfg.help)
+            config_print_help(stdout);
+        else if (cfg.version)
+            printf("notaloned %s\n", NOTALONE_VERSION);
+        else
+            print_routes();
+        config_fini(&cfg);
+        return 0;
+    }
+    log_set_level(cfg.log_level);
+    if (secret_init())
+        fatal("crypto_init_failed", "%s", "");
+    if (mkdir(cfg.data_dir, 0700) && errno != EEXIST)
+        fatal("data_dir_failed", "errno=%d", errno);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/notalone.db", cfg.data_dir);
+    struct store_config sc = {.path = path, .busy_timeout_ms = 5000};
+    struct clock clk = clock_system();
+    prepare_storage(&cfg, &sc, &clk);
+
+    struct api api = {.clock = &clk, .session_ttl_ms = cfg.session_ttl_s * 1000};
+    const char **methods = xcalloc(api_routes_count, sizeof *methods);
+    const char **patterns = xcalloc(api_routes_count, sizeof *patterns);
+    for (size_t i = 0; i < api_routes_count; i++) {
+        methods[i] = api_routes[i].method;
+        patterns[i] = api_routes[i].pattern;
+    }
+    api.metrics = metrics_new(api_routes_count, methods, patterns, clock_now_ms(&clk));
+    /* Any hash of a random secret does: it only has to cost what a real check costs. */
+    char dummy[SECRET_OTP_LEN + 1];
+    secret_one_time_password(dummy);
+    if (secret_password_hash(dummy, strlen(dummy), api.dummy_password_hash))
+        fatal("crypto_init_failed", "%s", "");
+    int rc = serve(&cfg, &sc, &api);
+    metrics_free(api.metrics);
+    free(methods);
+    free(patterns);
+    config_fini(&cfg);
+    return rc;
+}

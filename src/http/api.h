@@ -1,0 +1,133 @@
+#ifndef NA_HTTP_API_H
+#define NA_HTTP_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/access.h"
+#include "http/router.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/secret.h"
+
+/*
+ * The API's handlers and what they share. The server (server.c) parses the request,
+ * finds the route, authenticates the caller and lends a storage connection; a handler
+ * reads struct request, does its work and fills in the answer, or returns a negated
+ * NA_E* code (with err_field / err_message when it knows more) that the server turns
+ * into the documented error body.
+ */
+
+/* Settings and services every handler may use. Read-only once the server runs. */
+struct api {
+    const struct clock *clock;
+    int64_t session_ttl_ms;
+    struct metrics *metrics;
+    /* Verified against when a login names no user, so that the answer takes as long. */
+    char dummy_password_hash[SECRET_PWHASH_MAX];
+};
+
+struct request {
+    const struct api *api;
+    void *conn; /* the server's connection, for request_query() */
+    const char *method;
+    const char *path;
+    struct route_params params;
+    json_t *body; /* the JSON object sent; {} when no body; borrowed from the server */
+    struct store *st;
+    bool authenticated;
+    struct principal who;
+    int64_t credential_id;     /* the session or API key presented */
+    int64_t *managed_team_ids; /* owned by the server */
+    int64_t now;
+
+    /* The answer. */
+    int status;
+    json_t *answer;  /* JSON answer (the server frees it); NULL with status 204 */
+    struct buf text; /* or a text answer, when content_type is set */
+    const char *content_type;
+    char err_field[128];
+    char err_message[256];
+    int64_t retry_after_s;
+};
+
+/* Access flags of a route. */
+enum route_flags {
+    ROUTE_PUBLIC = 1u << 0,      /* no authentication */
+    ROUTE_PWCHANGE_OK = 1u << 1, /* allowed while a one-time password is in force */
+};
+
+struct route {
+    const char *method;
+    const char *pattern;
+    int (*handler)(struct request *r);
+    unsigned flags;
+};
+
+/* The route table, in matching order. */
+extern const struct route api_routes[];
+extern const size_t api_routes_count;
+
+/* Value of a query parameter (borrowed, valid during the request) or NULL. */
+const char *request_query(struct request *r, const char *name);
+
+/* Sets status and JSON answer (takes ownership of answer). Returns 0. */
+int request_answer(struct request *r, int status, json_t *answer);
+/* Records which field is at fault and why; returns err (a negated NA_E* code). */
+int request_fail(struct request *r, int err, const char *field, const char *message);
+
+/* Path parameter i as an id; -NA_ENOTFOUND when it is not a positive integer. */
+int request_param_id(struct request *r, size_t i, int64_t *out);
+/* limit and after query parameters of a list (docs/api.md); -NA_EMALFORMED when bad. */
+int request_page(struct request *r, const char *cursor_name, int *limit, int64_t *cursor);
+/* Query parameter as an optional positive id (0 when absent); -NA_EMALFORMED when bad. */
+int request_query_id(struct request *r, const char *name, int64_t *out);
+
+/* Handlers (api_*.c). */
+int api_healthz(struct request *r);
+int api_readyz(struct request *r);
+int api_metrics(struct request *r);
+int api_login(struct request *r);
+int api_logout(struct request *r);
+int api_me(struct request *r);
+int api_me_password(struct request *r);
+int api_org_list(struct request *r);
+int api_org_create(struct request *r);
+int api_org_get(struct request *r);
+int api_org_update(struct request *r);
+int api_team_list(struct request *r);
+int api_team_create(struct request *r);
+int api_team_get(struct request *r);
+int api_team_update(struct request *r);
+int api_team_delete(struct request *r);
+int api_team_member_put(struct request *r);
+int api_team_member_delete(struct request *r);
+int api_user_list(struct request *r);
+int api_user_create(struct request *r);
+int api_user_get(struct request *r);
+int api_user_update(struct request *r);
+int api_user_password_reset(struct request *r);
+int api_vehicle_list(struct request *r);
+int api_vehicle_add(struct request *r);
+int api_vehicle_delete(struct request *r);
+int api_key_list(struct request *r);
+int api_key_create(struct request *r);
+int api_key_delete(struct request *r);
+int api_audit_list(struct request *r);
+
+/*
+ * A new one-time password (shown once to whoever creates the account) and its Argon2id
+ * hash. -NA_EIO when hashing fails.
+ */
+int api_one_time_password(char otp[SECRET_OTP_LEN + 1], char hash[SECRET_PWHASH_MAX]);
+/* Lowercase ASCII copy of s into dst (size n; truncated to fit). */
+void api_lowercase(const char *s, char *dst, size_t n);
+
+/* Appends an audit event for the caller's organisation; the caller is the actor. */
+int api_audit(struct request *r, const char *action, const char *target_type, int64_t target_id,
+              const char *detail);
+
+#endif

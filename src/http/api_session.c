@@ -1,0 +1,205 @@
+/* Login, logout, the caller's own record and password. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/roles.h"
+#include "core/throttle.h"
+#include "core/validate.h"
+#include "http/json_in.h"
+#include "http/api.h"
+#include "http/render.h"
+#include "util/error.h"
+#include "util/log.h"
+
+static int bounded_username(const char *s)
+{
+    return strlen(s) <= 256 ? 0 : -1;
+}
+
+static int bounded_password(const char *s)
+{
+    return strlen(s) <= LOGIN_PASSWORD_MAX_BYTES ? 0 : -1;
+}
+
+/* Counts a failed login for username (and audits it when the user exists). */
+static int record_failure(struct request *r, const char *username, const struct user_row *u)
+{
+    struct login_attempts a;
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = store_login_attempts_get(r->st, username, &a);
+    if (!rc) {
+        throttle_record_failure(&a, r->now);
+        rc = store_login_attempts_put(r->st, username, &a);
+    }
+    if (!rc && u->id) {
+        const char *action = throttle_is_locked(&a, r->now) ? "login.locked" : "login.failure";
+        struct audit_event e = {.organisation_id = u->organisation_id,
+                                .actor_user_id = u->id,
+                                .action = action,
+                                .target_type = "user",
+                                .target_id = u->id,
+                                .at = r->now};
+        rc = store_audit_append(r->st, &e);
+    }
+    if (!rc)
+        rc = store_commit(r->st);
+    if (!rc)
+        log_info("login_failed", "user_id=%lld failures=%d", (long long)u->id, a.failures);
+    return rc;
+}
+
+/* Opens a session for u and answers with its token. */
+static int open_session(struct request *r, const char *username, struct user_row *u)
+{
+    char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_HEX + 1];
+    secret_token_new("na_s_", token, sizeof token);
+    secret_hash_hex(token, strlen(token), hash);
+    int64_t expires = r->now + r->api->session_ttl_ms, session_id;
+    struct audit_event e = {.organisation_id = u->organisation_id,
+                            .actor_user_id = u->id,
+                            .action = "login.success",
+                            .target_type = "user",
+                            .target_id = u->id,
+                            .at = r->now};
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = store_login_attempts_clear(r->st, username);
+    if (!rc)
+        rc = store_session_create(r->st, u->id, hash, r->now, expires, &session_id);
+    if (!rc)
+        rc = store_audit_append(r->st, &e);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (rc)
+        return rc;
+    log_info("login", "user_id=%lld session_id=%lld", (long long)u->id, (long long)session_id);
+    return request_answer(r, 200,
+                          json_pack("{s:s,s:o,s:b,s:o}", "token", token, "expires_at",
+                                    render_time(expires), "password_change_required",
+                                    u->password_change_required, "user",
+                                    render_user(u, USER_LAYER_PRIVATE)));
+}
+
+int api_login(struct request *r)
+{
+    static const char *const fields[] = {"username", "password", NULL};
+    const char *name, *password;
+    bool present;
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "username", JIN_REQUIRED, bounded_username, "too long",
+                     &name, &present);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "password", JIN_REQUIRED, bounded_password, "too long",
+                     &password, &present);
+    if (rc)
+        return rc;
+    char username[257];
+    api_lowercase(name, username, sizeof username);
+
+    struct login_attempts a;
+    int64_t wait_ms;
+    rc = store_login_attempts_get(r->st, username, &a);
+    if (rc)
+        return rc;
+    if (throttle_check(&a, r->now, &wait_ms)) {
+        r->retry_after_s = (wait_ms + 999) / 1000;
+        return -NA_ERATE;
+    }
+    struct user_row u = {0};
+    rc = store_user_get_by_username(r->st, username, &u);
+    if (rc && rc != -NA_ENOTFOUND)
+        return rc;
+    /* Verify even for an unknown user, so the time taken does not tell who exists. */
+    const char *hash = u.password_hash ? u.password_hash : r->api->dummy_password_hash;
+    bool ok = secret_password_verify(hash, password, strlen(password)) && u.id && !u.disabled;
+    if (ok)
+        rc = open_session(r, username, &u);
+    else
+        rc = record_failure(r, username, &u);
+    user_row_fini(&u);
+    return rc ? rc : (ok ? 0 : -NA_EBADLOGIN);
+}
+
+int api_logout(struct request *r)
+{
+    if (r->who.via_api_key)
+        return request_fail(r, -NA_EINVAL, NULL, "an API key is revoked, not logged out");
+    int rc = store_session_revoke(r->st, r->credential_id, r->now);
+    if (rc)
+        return rc;
+    log_info("logout", "user_id=%lld session_id=%lld", (long long)r->who.user_id,
+             (long long)r->credential_id);
+    return request_answer(r, 204, NULL);
+}
+
+int api_me(struct request *r)
+{
+    struct user_row u = {0};
+    struct org_row o = {0};
+    int rc = store_user_get(r->st, r->who.organisation_id, r->who.user_id, &u);
+    if (!rc)
+        rc = store_org_get(r->st, r->who.organisation_id, &o);
+    if (!rc)
+        request_answer(r, 200,
+                       json_pack("{s:o,s:o,s:s}", "user", render_user(&u, USER_LAYER_PRIVATE),
+                                 "organisation", render_org(&o), "credential",
+                                 r->who.via_api_key ? "api_key" : "session"));
+    user_row_fini(&u);
+    org_row_fini(&o);
+    return rc;
+}
+
+static int check_new_password(const char *s)
+{
+    return validate_new_password(s, strlen(s));
+}
+
+int api_me_password(struct request *r)
+{
+    static const char *const fields[] = {"current_password", "new_password", NULL};
+    const char *current, *next;
+    bool present;
+    if (r->who.via_api_key)
+        return request_fail(r, -NA_EFORBIDDEN, NULL, "passwords cannot be changed with an API key");
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "current_password", JIN_REQUIRED, bounded_password,
+                     "too long", &current, &present);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "new_password", JIN_REQUIRED, check_new_password,
+                     "must be 10 to 256 bytes", &next, &present);
+    if (rc)
+        return rc;
+    struct user_row u = {0};
+    rc = store_user_get(r->st, r->who.organisation_id, r->who.user_id, &u);
+    if (rc)
+        goto done;
+    if (!secret_password_verify(u.password_hash, current, strlen(current))) {
+        rc = record_failure(r, u.username, &u);
+        rc = rc ? rc : request_fail(r, -NA_EBADLOGIN, "current_password", "wrong password");
+        goto done;
+    }
+    if (strcmp(current, next) == 0) {
+        rc = request_fail(r, -NA_EINVAL, "new_password", "must differ from the current one");
+        goto done;
+    }
+    char hash[SECRET_PWHASH_MAX];
+    rc = secret_password_hash(next, strlen(next), hash);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = store_user_set_password(r->st, r->who.organisation_id, u.id, hash, false, r->now);
+    if (!rc)
+        rc = store_sessions_revoke_user_except(r->st, u.id, r->credential_id, r->now);
+    if (!rc)
+        rc = api_audit(r, "password.change", "user", u.id, NULL);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (!rc)
+        request_answer(r, 204, NULL);
+done:
+    user_row_fini(&u);
+    return rc;
+}

@@ -1,0 +1,454 @@
+/* Users: people with roles, contact details, next of kin and vehicles. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/roles.h"
+#include "core/validate.h"
+#include "http/json_in.h"
+#include "http/api.h"
+#include "http/render.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define VEHICLES_MAX 10
+
+int api_one_time_password(char otp[SECRET_OTP_LEN + 1], char hash[SECRET_PWHASH_MAX])
+{
+    secret_one_time_password(otp);
+    return secret_password_hash(otp, strlen(otp), hash);
+}
+
+void api_lowercase(const char *s, char *dst, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        dst[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    dst[i] = '\0';
+}
+
+/* The layer of u the caller may see; reading someone else's personal layer is audited. */
+static int user_layer(struct request *r, const struct user_row *u, enum user_layer *out)
+{
+    *out = access_user_layer(&r->who, u->id, u->team_ids, u->n_team_ids);
+    bool personal_data = u->next_of_kin.name || u->home_address;
+    if (*out >= USER_LAYER_PERSONAL && u->id != r->who.user_id && personal_data)
+        return api_audit(r, "user.read_personal", "user", u->id, NULL);
+    return 0;
+}
+
+/* Renders u for the caller, writing the audit event first (in its own commit). */
+static int render_for_caller(struct request *r, const struct user_row *u, json_t **out)
+{
+    enum user_layer layer;
+    int rc = user_layer(r, u, &layer);
+    if (!rc)
+        *out = render_user(u, layer);
+    return rc;
+}
+
+static int answer_user(struct request *r, int status, int64_t user_id)
+{
+    struct user_row u = {0};
+    json_t *o = NULL;
+    int rc = store_user_get(r->st, r->who.organisation_id, user_id, &u);
+    if (!rc)
+        rc = render_for_caller(r, &u, &o);
+    if (!rc)
+        request_answer(r, status, o);
+    user_row_fini(&u);
+    return rc;
+}
+
+static int list_filter(struct request *r, struct user_filter *f, char *username, size_t n)
+{
+    int rc = request_query_id(r, "team_id", &f->team_id);
+    if (rc)
+        return rc;
+    const char *role = request_query(r, "role");
+    if (role && !(f->roles = role_parse(role)))
+        return request_fail(r, -NA_EMALFORMED, "role", "unknown role");
+    const char *name = request_query(r, "username");
+    if (name) {
+        if (strlen(name) > USERNAME_MAX)
+            return request_fail(r, -NA_EMALFORMED, "username", "too long");
+        api_lowercase(name, username, n);
+        f->username = username;
+    }
+    return 0;
+}
+
+int api_user_list(struct request *r)
+{
+    struct user_filter f = {0};
+    char username[USERNAME_MAX + 1];
+    int limit;
+    int64_t after;
+    int rc = list_filter(r, &f, username, sizeof username);
+    if (!rc)
+        rc = request_page(r, "after", &limit, &after);
+    if (rc)
+        return rc;
+    struct user_row *rows = NULL;
+    size_t n = 0;
+    rc = store_user_list(r->st, r->who.organisation_id, &f, after, limit + 1, &rows, &n);
+    if (rc)
+        return rc;
+    size_t shown = n > (size_t)limit ? (size_t)limit : n;
+    json_t *items = json_array();
+    rc = store_begin(r->st); /* the audit events of the reads, committed together */
+    for (size_t i = 0; !rc && i < shown; i++) {
+        json_t *o;
+        rc = render_for_caller(r, &rows[i], &o);
+        if (!rc)
+            json_array_append_new(items, o);
+    }
+    if (!rc)
+        rc = store_commit(r->st);
+    int64_t next = n > (size_t)limit ? rows[shown - 1].id : 0;
+    user_rows_free(rows, n);
+    if (rc) {
+        json_decref(items);
+        return rc;
+    }
+    return request_answer(r, 200, render_page(items, "next_after", next));
+}
+
+/* Profile fields anyone may set on their own record (and admins on anyone's). */
+struct profile {
+    const char *display_name, *email, *phone, *home_address;
+    const char *nok_name, *nok_relation, *nok_phone;
+    bool has_display_name, has_email, has_phone, has_home_address, has_nok;
+};
+
+static int read_next_of_kin(struct request *r, json_t *v, struct profile *p)
+{
+    static const char *const fields[] = {"name", "relation", "phone", NULL};
+    bool present;
+    if (json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return request_fail(r, -NA_EINVAL, "next_of_kin", "must be an object or null");
+    int rc = jin_only(r, v, "next_of_kin.", fields);
+    if (!rc)
+        rc = jin_str(r, v, "next_of_kin.", "name", JIN_REQUIRED, validate_name, "1-200 characters",
+                     &p->nok_name, &present);
+    if (!rc)
+        rc = jin_str(r, v, "next_of_kin.", "relation", JIN_NULLABLE, validate_relation,
+                     "at most 100 characters", &p->nok_relation, &present);
+    if (!rc)
+        rc = jin_str(r, v, "next_of_kin.", "phone", JIN_NULLABLE, validate_phone,
+                     "3-32 of 0-9 + - ( ) . and space", &p->nok_phone, &present);
+    return rc;
+}
+
+static int read_profile(struct request *r, bool creating, struct profile *p)
+{
+    int rc = jin_str(r, r->body, NULL, "display_name", creating ? JIN_REQUIRED : 0, validate_name,
+                     "1-200 characters", &p->display_name, &p->has_display_name);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "email", JIN_NULLABLE, validate_email,
+                     "not an email address", &p->email, &p->has_email);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "phone", JIN_NULLABLE, validate_phone,
+                     "3-32 of 0-9 + - ( ) . and space", &p->phone, &p->has_phone);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "home_address", JIN_NULLABLE, validate_address,
+                     "1-500 characters", &p->home_address, &p->has_home_address);
+    json_t *nok = json_object_get(r->body, "next_of_kin");
+    p->has_nok = nok != NULL;
+    if (!rc && nok)
+        rc = read_next_of_kin(r, nok, p);
+    return rc;
+}
+
+static void profile_to_new(const struct profile *p, struct user_new *u)
+{
+    u->display_name = p->display_name;
+    u->email = p->email;
+    u->phone = p->phone;
+    u->home_address = p->home_address;
+    u->nok_name = p->nok_name;
+    u->nok_relation = p->nok_relation;
+    u->nok_phone = p->nok_phone;
+}
+
+/* Creates the user and their team memberships in the open transaction. */
+static int insert_user(struct request *r, struct user_new *u, const int64_t *teams, size_t n_teams,
+                       int64_t *id)
+{
+    int rc = store_user_create(r->st, u, id);
+    if (rc == -NA_ECONFLICT)
+        return request_fail(r, rc, "username", "username taken");
+    for (size_t i = 0; !rc && i < n_teams; i++) {
+        rc = store_team_add_member(r->st, r->who.organisation_id, teams[i], *id);
+        if (rc == -NA_ENOTFOUND)
+            rc = request_fail(r, -NA_EINVAL, "team_ids", "no such team");
+    }
+    if (!rc)
+        rc = api_audit(r, "user.create", "user", *id, NULL);
+    return rc;
+}
+
+int api_user_create(struct request *r)
+{
+    static const char *const fields[] = {"username",    "display_name", "roles",
+                                         "email",       "phone",        "home_address",
+                                         "next_of_kin", "team_ids",     NULL};
+    struct profile p = {0};
+    struct user_new u = {.organisation_id = r->who.organisation_id, .now = r->now};
+    const char *name;
+    int64_t *teams = NULL, id;
+    size_t n_teams = 0;
+    bool present;
+    char username[USERNAME_MAX + 1], otp[SECRET_OTP_LEN + 1], hash[SECRET_PWHASH_MAX];
+    if (!access_has_role(&r->who, ROLE_ADMIN))
+        return -NA_EFORBIDDEN;
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "username", JIN_REQUIRED, NULL, NULL, &name, &present);
+    if (!rc) {
+        api_lowercase(name, username, sizeof username);
+        if (strlen(name) > USERNAME_MAX || validate_username(username))
+            rc = request_fail(r, -NA_EINVAL, "username",
+                              "1-64 of a-z 0-9 . _ -, starting with a letter or digit");
+    }
+    if (!rc)
+        rc = jin_roles(r, r->body, "roles", JIN_REQUIRED, &u.roles, &present);
+    if (!rc)
+        rc = read_profile(r, true, &p);
+    if (!rc)
+        rc = jin_ids(r, r->body, "team_ids", 100, &teams, &n_teams, &present);
+    if (!rc)
+        rc = api_one_time_password(otp, hash);
+    if (!rc) {
+        u.username = username;
+        u.password_hash = hash;
+        u.password_change_required = true;
+        profile_to_new(&p, &u);
+        rc = store_begin(r->st);
+    }
+    if (!rc)
+        rc = insert_user(r, &u, teams, n_teams, &id);
+    if (!rc)
+        rc = store_commit(r->st);
+    free(teams);
+    if (rc)
+        return rc;
+    log_info("user_created", "user_id=%lld by=%lld", (long long)id, (long long)r->who.user_id);
+    rc = answer_user(r, 201, id);
+    if (!rc)
+        request_answer(r, 201, json_pack("{s:O,s:s}", "user", r->answer, "one_time_password", otp));
+    return rc;
+}
+
+int api_user_get(struct request *r)
+{
+    int64_t id;
+    int rc = request_param_id(r, 0, &id);
+    return rc ? rc : answer_user(r, 200, id);
+}
+
+static void profile_to_patch(const struct profile *p, struct user_patch *u)
+{
+    u->set_display_name = p->has_display_name;
+    u->display_name = p->display_name;
+    u->set_email = p->has_email;
+    u->email = p->email;
+    u->set_phone = p->has_phone;
+    u->phone = p->phone;
+    u->set_home_address = p->has_home_address;
+    u->home_address = p->home_address;
+    u->set_next_of_kin = p->has_nok;
+    u->nok_name = p->nok_name;
+    u->nok_relation = p->nok_relation;
+    u->nok_phone = p->nok_phone;
+}
+
+/* Refuses a change that would leave the organisation with no enabled admin. */
+static int keep_an_admin(struct request *r, const struct user_row *before,
+                         const struct user_patch *p)
+{
+    bool was_admin = (before->roles & ROLE_ADMIN) && !before->disabled;
+    bool stays_admin = ((p->set_roles ? p->roles : before->roles) & ROLE_ADMIN) &&
+                       !(p->set_disabled ? p->disabled : before->disabled);
+    if (!was_admin || stays_admin)
+        return 0;
+    int64_t admins;
+    int rc = store_user_count_with_roles(r->st, r->who.organisation_id, ROLE_ADMIN, &admins);
+    if (!rc && admins <= 1)
+        rc = request_fail(r, -NA_ECONFLICT, p->set_roles ? "roles" : "disabled",
+                          "the organisation would have no administrator");
+    return rc;
+}
+
+static int read_patch(struct request *r, int64_t target, struct user_patch *p)
+{
+    static const char *const fields[] = {"display_name", "email", "phone",    "home_address",
+                                         "next_of_kin",  "roles", "disabled", NULL};
+    struct profile prof = {0};
+    if (!access_can_edit_profile(&r->who, target))
+        return -NA_EFORBIDDEN;
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = read_profile(r, false, &prof);
+    if (!rc)
+        rc = jin_roles(r, r->body, "roles", 0, &p->roles, &p->set_roles);
+    if (!rc)
+        rc = jin_bool(r, r->body, "disabled", 0, &p->disabled, &p->set_disabled);
+    if (rc)
+        return rc;
+    profile_to_patch(&prof, p);
+    bool admin = access_has_role(&r->who, ROLE_ADMIN);
+    if (!admin && (p->set_roles || p->set_disabled))
+        return request_fail(r, -NA_EFORBIDDEN, p->set_roles ? "roles" : "disabled",
+                            "only an admin may change this");
+    return 0;
+}
+
+int api_user_update(struct request *r)
+{
+    struct user_patch p = {.now = r->now};
+    struct user_row before = {0};
+    int64_t id;
+    int rc = request_param_id(r, 0, &id);
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, id, &before);
+    if (!rc)
+        rc = read_patch(r, id, &p);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = keep_an_admin(r, &before, &p);
+    if (!rc)
+        rc = store_user_update(r->st, r->who.organisation_id, id, &p);
+    if (!rc && p.set_disabled && p.disabled)
+        rc = store_sessions_revoke_user_except(r->st, id, 0, r->now);
+    if (!rc)
+        rc = api_audit(r, "user.update", "user", id, p.set_roles ? "roles" : NULL);
+    if (!rc)
+        rc = store_commit(r->st);
+    user_row_fini(&before);
+    return rc ? rc : answer_user(r, 200, id);
+}
+
+int api_user_password_reset(struct request *r)
+{
+    static const char *const fields[] = {NULL};
+    char otp[SECRET_OTP_LEN + 1], hash[SECRET_PWHASH_MAX];
+    struct user_row u = {0};
+    int64_t id;
+    int rc = request_param_id(r, 0, &id);
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, id, &u);
+    user_row_fini(&u);
+    if (!rc && !access_has_role(&r->who, ROLE_ADMIN))
+        rc = -NA_EFORBIDDEN;
+    if (!rc)
+        rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = api_one_time_password(otp, hash);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = store_user_set_password(r->st, r->who.organisation_id, id, hash, true, r->now);
+    if (!rc)
+        rc = store_sessions_revoke_user_except(r->st, id, 0, r->now);
+    if (!rc)
+        rc = api_audit(r, "password.reset", "user", id, NULL);
+    if (!rc)
+        rc = store_commit(r->st);
+    return rc ? rc : request_answer(r, 200, json_pack("{s:s}", "one_time_password", otp));
+}
+
+/* ---- vehicles (§6.17.4: in the information pack when a worker drives) ---- */
+
+int api_vehicle_list(struct request *r)
+{
+    struct user_row u = {0};
+    int64_t id;
+    int rc = request_param_id(r, 0, &id);
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, id, &u);
+    if (!rc && access_user_layer(&r->who, u.id, u.team_ids, u.n_team_ids) < USER_LAYER_CONTACT)
+        rc = -NA_EFORBIDDEN;
+    if (!rc) {
+        json_t *items = json_array();
+        for (size_t i = 0; i < u.n_vehicles; i++)
+            json_array_append_new(items, render_vehicle(&u.vehicles[i]));
+        request_answer(r, 200, render_page(items, "next_after", 0));
+    }
+    user_row_fini(&u);
+    return rc;
+}
+
+static int read_vehicle(struct request *r, const char *v[4])
+{
+    static const char *const fields[] = {"registration", "make", "model", "colour", NULL};
+    bool present;
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "registration", JIN_REQUIRED, validate_registration,
+                     "1-16 characters", &v[0], &present);
+    for (int i = 1; !rc && i < 4; i++)
+        rc = jin_str(r, r->body, NULL, fields[i], JIN_NULLABLE, validate_vehicle_field,
+                     "at most 64 characters", &v[i], &present);
+    return rc;
+}
+
+int api_vehicle_add(struct request *r)
+{
+    struct user_row u = {0};
+    const char *v[4] = {0};
+    int64_t id, vehicle_id;
+    int rc = request_param_id(r, 0, &id);
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, id, &u);
+    if (!rc && !access_can_edit_profile(&r->who, id))
+        rc = -NA_EFORBIDDEN;
+    if (!rc)
+        rc = read_vehicle(r, v);
+    if (!rc && u.n_vehicles >= VEHICLES_MAX)
+        rc = request_fail(r, -NA_EINVAL, "registration", "at most 10 vehicles per user");
+    user_row_fini(&u);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = store_vehicle_add(r->st, r->who.organisation_id, id, v[0], v[1], v[2], v[3],
+                               &vehicle_id);
+    if (!rc)
+        rc = api_audit(r, "vehicle.add", "user", id, NULL);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (rc)
+        return rc;
+    struct vehicle_row row = {.id = vehicle_id,
+                              .user_id = id,
+                              .registration = (char *)v[0],
+                              .make = (char *)v[1],
+                              .model = (char *)v[2],
+                              .colour = (char *)v[3]};
+    return request_answer(r, 201, render_vehicle(&row));
+}
+
+int api_vehicle_delete(struct request *r)
+{
+    struct user_row u = {0};
+    int64_t id, vehicle_id;
+    int rc = request_param_id(r, 0, &id);
+    if (!rc)
+        rc = request_param_id(r, 1, &vehicle_id);
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, id, &u);
+    user_row_fini(&u);
+    if (!rc && !access_can_edit_profile(&r->who, id))
+        rc = -NA_EFORBIDDEN;
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = store_vehicle_delete(r->st, r->who.organisation_id, id, vehicle_id);
+    if (!rc)
+        rc = api_audit(r, "vehicle.delete", "user", id, NULL);
+    if (!rc)
+        rc = store_commit(r->st);
+    return rc ? rc : request_answer(r, 204, NULL);
+}

@@ -1,0 +1,512 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/metrics.h"
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/str.h"
+
+/* Storage connections lent to requests: a queue guarded by a mutex. */
+struct store_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t available;
+    struct store **free_list;
+    size_t n_free;
+    size_t n_all;
+    struct store **all;
+};
+
+struct server {
+    struct MHD_Daemon *mhd;
+    const struct api *api;
+    size_t max_body;
+    struct store_pool pool;
+    atomic_int in_flight; /* requests begun and not completed, for a graceful stop */
+    int port;
+};
+
+/* One request in flight (MHD's per-connection context). */
+struct exchange {
+    struct request req;
+    struct buf body;
+    bool too_big;
+    size_t discarded; /* bytes of a too large body thrown away */
+    bool answered;
+    size_t route;
+    int64_t start_us;
+};
+
+static int64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- storage pool ---- */
+
+static int pool_init(struct store_pool *p, const struct store_config *cfg, size_t n)
+{
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->available, NULL);
+    p->all = xcalloc(n, sizeof *p->all);
+    p->free_list = xcalloc(n, sizeof *p->free_list);
+    for (size_t i = 0; i < n; i++) {
+        int rc = store_open(cfg, &p->all[i]);
+        if (rc)
+            return rc;
+        p->n_all++;
+        p->free_list[p->n_free++] = p->all[i];
+    }
+    return 0;
+}
+
+static void pool_fini(struct store_pool *p)
+{
+    for (size_t i = 0; i < p->n_all; i++)
+        store_close(p->all[i]);
+    free(p->all);
+    free(p->free_list);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->available);
+}
+
+static struct store *pool_acquire(struct store_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    while (p->n_free == 0)
+        pthread_cond_wait(&p->available, &p->lock);
+    struct store *st = p->free_list[--p->n_free];
+    pthread_mutex_unlock(&p->lock);
+    return st;
+}
+
+static void pool_release(struct store_pool *p, struct store *st)
+{
+    pthread_mutex_lock(&p->lock);
+    p->free_list[p->n_free++] = st;
+    pthread_cond_signal(&p->available);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- request helpers for handlers ---- */
+
+const char *request_query(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int request_answer(struct request *r, int status, json_t *answer)
+{
+    json_decref(r->answer);
+    r->status = status;
+    r->answer = answer;
+    return 0;
+}
+
+int request_fail(struct request *r, int err, const char *field, const char *message)
+{
+    snprintf(r->err_field, sizeof r->err_field, "%s", field ? field : "");
+    snprintf(r->err_message, sizeof r->err_message, "%s", message ? message : "");
+    return err;
+}
+
+/* ---- answers ---- */
+
+static void add_common_headers(struct MHD_Response *resp, const char *content_type)
+{
+    MHD_add_response_header(resp, "Content-Type", content_type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+static enum MHD_Result queue_bytes(struct MHD_Connection *c, int status, char *data, size_t len,
+                                   const char *content_type, struct request *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, data, data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(data);
+        return MHD_NO;
+    }
+    if (content_type)
+        add_common_headers(resp, content_type);
+    if (r && r->retry_after_s > 0) {
+        char v[32];
+        snprintf(v, sizeof v, "%lld", (long long)r->retry_after_s);
+        MHD_add_response_header(resp, "Retry-After", v);
+    }
+    if (r && status == 405 && r->err_field[0] == '\0' && r->err_message[0])
+        MHD_add_response_header(resp, "Allow", r->err_message);
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static char *error_body(int err, const char *field, const char *message, size_t *len)
+{
+    json_t *e = json_pack("{s:s,s:s}", "code", na_error_code(err), "message",
+                          message && message[0] ? message : na_error_message(err));
+    if (field && field[0])
+        json_object_set_new(e, "field", json_string(field));
+    json_t *root = json_pack("{s:o}", "error", e);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    *len = strlen(text);
+    return text;
+}
+
+static enum MHD_Result answer_error(struct MHD_Connection *c, struct exchange *x, int err)
+{
+    struct request *r = &x->req;
+    size_t len;
+    char *body;
+    x->answered = true;
+    r->status = na_error_status(err);
+    if (r->status == 405) {
+        /* For 405 the message slot carries the Allow header's value; the body is generic. */
+        body = error_body(err, NULL, NULL, &len);
+    } else {
+        body = error_body(err, r->err_field, r->err_message, &len);
+        r->err_message[0] = '\0';
+    }
+    if (r->status >= 500)
+        log_error("http_error", "method=%s route=%zu status=%d code=%s", r->method, x->route,
+                  r->status, na_error_code(err));
+    return queue_bytes(c, r->status, body, len, "application/json", r);
+}
+
+static enum MHD_Result answer_ok(struct MHD_Connection *c, struct exchange *x)
+{
+    struct request *r = &x->req;
+    x->answered = true;
+    if (r->content_type) {
+        size_t len = r->text.len;
+        return queue_bytes(c, r->status, buf_take(&r->text), len, r->content_type, r);
+    }
+    if (!r->answer) {
+        r->status = 204;
+        return queue_bytes(c, 204, NULL, 0, NULL, r);
+    }
+    char *text = json_dumps(r->answer, JSON_COMPACT);
+    return queue_bytes(c, r->status, text, strlen(text), "application/json", r);
+}
+
+/* ---- routing and authentication ---- */
+
+/* Index of the route for method and path, or api_routes_count. Fills allow for 405. */
+static size_t find_route(const char *method, const char *path, struct route_params *params,
+                         char *allow, size_t allow_n, bool *path_known)
+{
+    size_t found = api_routes_count;
+    size_t used = 0;
+    *path_known = false;
+    allow[0] = '\0';
+    for (size_t i = 0; i < api_routes_count; i++) {
+        struct route_params p;
+        if (!router_match(api_routes[i].pattern, path, &p))
+            continue;
+        *path_known = true;
+        if (strcmp(api_routes[i].method, method) == 0 && found == api_routes_count) {
+            found = i;
+            *params = p;
+        }
+        int n =
+            snprintf(allow + used, allow_n - used, "%s%s", used ? ", " : "", api_routes[i].method);
+        if (n > 0 && (size_t)n < allow_n - used)
+            used += (size_t)n;
+    }
+    return found;
+}
+
+/* Reads "Authorization: Bearer <token>" and loads the caller. */
+static int authenticate(struct request *r, struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return -NA_EAUTH;
+    const char *token = h + 7;
+    size_t len = strlen(token);
+    if (len != SECRET_TOKEN_LEN)
+        return -NA_EAUTH;
+    char hash[SECRET_HASH_HEX + 1];
+    secret_hash_hex(token, len, hash);
+    struct credential cred;
+    int rc = store_credential_lookup(r->st, hash, r->now, &cred);
+    if (rc == -NA_ENOTFOUND)
+        return -NA_EAUTH;
+    if (rc)
+        return rc;
+    if (cred.disabled)
+        return -NA_EAUTH;
+    size_t n_managed = 0;
+    rc = store_teams_managed_by(r->st, cred.organisation_id, cred.user_id, &r->managed_team_ids,
+                                &n_managed);
+    if (rc)
+        return rc;
+    r->authenticated = true;
+    r->who = (struct principal){
+        .user_id = cred.user_id,
+        .organisation_id = cred.organisation_id,
+        .roles = cred.roles,
+        .org_is_host = cred.org_is_host,
+        .via_api_key = cred.kind == CREDENTIAL_API_KEY,
+        .password_change_required = cred.password_change_required,
+        .managed_team_ids = r->managed_team_ids,
+        .n_managed_team_ids = n_managed,
+    };
+    r->credential_id = cred.id;
+    return 0;
+}
+
+static bool is_json_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    if (!ct || strncasecmp(ct, want, sizeof want - 1) != 0)
+        return false;
+    char next = ct[sizeof want - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+/* Parses the collected body into r->body: {} when empty. */
+static int parse_body(struct exchange *x, struct MHD_Connection *c)
+{
+    struct request *r = &x->req;
+    if (x->body.len == 0) {
+        r->body = json_object();
+        return 0;
+    }
+    if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
+        return -NA_EMEDIATYPE;
+    json_error_t jerr;
+    r->body = json_loadb(x->body.data, x->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!r->body)
+        return request_fail(r, -NA_EMALFORMED, NULL, jerr.text);
+    if (!json_is_object(r->body))
+        return request_fail(r, -NA_EMALFORMED, NULL, "the body must be a JSON object");
+    return 0;
+}
+
+/* Runs the handler of the route with a storage connection. */
+static int dispatch(struct server *s, struct exchange *x, struct MHD_Connection *c)
+{
+    struct request *r = &x->req;
+    const struct route *route = &api_routes[x->route];
+    int rc = parse_body(x, c);
+    if (rc)
+        return rc;
+    r->st = pool_acquire(&s->pool);
+    if (!(route->flags & ROUTE_PUBLIC)) {
+        rc = authenticate(r, c);
+        if (!rc && r->who.password_change_required && !(route->flags & ROUTE_PWCHANGE_OK))
+            rc = -NA_EPWCHANGE;
+    }
+    if (!rc)
+        rc = route->handler(r);
+    /* A handler that failed inside a transaction leaves nothing behind. */
+    store_rollback(r->st);
+    pool_release(&s->pool, r->st);
+    r->st = NULL;
+    return rc;
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, "Content-Length") == 0)
+        (*(int *)cls)++;
+    return MHD_YES;
+}
+
+/* First call for a request: route it and check the headers before any body arrives. */
+static int begin(struct server *s, struct exchange *x, struct MHD_Connection *c)
+{
+    struct request *r = &x->req;
+    int n_length = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &n_length);
+    /* Two lengths are a request-smuggling attempt through a proxy that reads the other. */
+    if (n_length > 1)
+        return request_fail(r, -NA_EMALFORMED, NULL, "more than one Content-Length");
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (cl) {
+        int64_t declared;
+        if (parse_int64(slice_of(cl), 0, INT64_MAX, &declared))
+            return request_fail(r, -NA_EMALFORMED, NULL, "bad Content-Length");
+        if ((uint64_t)declared > s->max_body)
+            return -NA_ETOOBIG;
+    }
+    bool path_known;
+    char allow[64];
+    x->route = find_route(r->method, r->path, &r->params, allow, sizeof allow, &path_known);
+    if (x->route == api_routes_count) {
+        if (!path_known)
+            return -NA_ENOTFOUND;
+        snprintf(r->err_message, sizeof r->err_message, "%s", allow);
+        return -NA_EMETHOD;
+    }
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct server *s = cls;
+    struct exchange *x = *con_cls;
+    (void)version;
+    if (!x) {
+        x = xcalloc(1, sizeof *x);
+        *con_cls = x;
+        atomic_fetch_add(&s->in_flight, 1);
+        x->start_us = monotonic_us();
+        x->route = api_routes_count;
+        x->req.api = s->api;
+        x->req.conn = c;
+        x->req.method = method;
+        x->req.path = url;
+        x->req.now = clock_now_ms(s->api->clock);
+        buf_init(&x->body, s->max_body);
+        buf_init(&x->req.text, 16u << 20);
+        int rc = begin(s, x, c);
+        return rc ? answer_error(c, x, rc) : MHD_YES;
+    }
+    if (x->answered) {
+        *upload_size = 0; /* discard the rest of a refused body */
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* A body without Content-Length (chunked) can only be refused once it ends, since
+         * libmicrohttpd takes no answer mid-upload: discard it, but not forever. */
+        if (x->too_big || buf_append(&x->body, upload_data, *upload_size)) {
+            x->too_big = true;
+            x->discarded += *upload_size;
+            if (x->discarded > 16 * s->max_body)
+                return MHD_NO; /* closes the connection */
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (x->too_big)
+        return answer_error(c, x, -NA_ETOOBIG);
+    int rc = dispatch(s, x, c);
+    return rc ? answer_error(c, x, rc) : answer_ok(c, x);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct server *s = cls;
+    struct exchange *x = *con_cls;
+    (void)c;
+    (void)toe;
+    if (!x)
+        return;
+    int64_t us = monotonic_us() - x->start_us;
+    if (x->answered)
+        metrics_observe(s->api->metrics, x->route, x->req.status, us);
+    log_debug("http_request", "method=%s route=%s status=%d us=%lld", x->req.method,
+              x->route < api_routes_count ? api_routes[x->route].pattern : "unmatched",
+              x->req.status, (long long)us);
+    json_decref(x->req.body);
+    json_decref(x->req.answer);
+    free(x->req.managed_team_ids);
+    buf_fini(&x->req.text);
+    buf_fini(&x->body);
+    free(x);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+/* ---- start and stop ---- */
+
+static int make_address(const char *host, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        return 0;
+    }
+    return -NA_EINVAL;
+}
+
+int server_start(const struct server_config *cfg, const struct api *api, struct server **out)
+{
+    struct sockaddr_storage addr;
+    if (make_address(cfg->host, cfg->port, &addr))
+        return -NA_EINVAL;
+    struct server *s = xcalloc(1, sizeof *s);
+    s->api = api;
+    s->max_body = cfg->max_body_bytes;
+    int rc = pool_init(&s->pool, cfg->store, (size_t)cfg->threads);
+    if (rc)
+        goto fail;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->mhd = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->request_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->mhd) {
+        rc = -NA_EIO;
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->port;
+    *out = s;
+    return 0;
+fail:
+    pool_fini(&s->pool);
+    free(s);
+    return rc;
+}
+
+int server_port(const struct server *s)
+{
+    return s->port;
+}
+
+void server_stop(struct server *s)
+{
+    if (!s)
+        return;
+    /* Stop accepting, then give the requests in flight up to 10 s to be answered before
+     * the connections are closed. Idle keep-alive connections are not waited for. */
+    MHD_socket listen_fd = MHD_quiesce_daemon(s->mhd);
+    for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    MHD_stop_daemon(s->mhd);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    pool_fini(&s->pool);
+    free(s);
+}
