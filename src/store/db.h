@@ -39,11 +39,14 @@ struct db_ops {
     int (*open)(const struct db_config *cfg, struct db **out);
     /* Finalizes every statement and closes; NULL is a no-op. */
     void (*close)(struct db *db);
+    /* True while a transaction is open (false after the database rolled one back itself). */
+    bool (*in_transaction)(struct db *db);
     /* Runs a script of one or more statements without parameters or results. */
     int (*exec)(struct db *db, const char *sql);
     /*
-     * Prepared statement for sql (borrowed; kept by the cache, so pass a string literal).
-     * Statements are cached per connection and reused; *out is borrowed until reset.
+     * Prepared statement for sql (borrowed for the call). Statements are cached per
+     * connection by SQL text and reused; a statement already in use (a query run inside
+     * another's loop) gets a fresh one. *out is borrowed until reset.
      */
     int (*prepare)(struct db *db, const char *sql, struct db_stmt **out);
     /* Parameters are numbered from 1. Text is copied; bind_text with NULL binds NULL. */

@@ -86,11 +86,15 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
+    int rc;
+
     if (!st->in_tx)
         return;
     st->in_tx = false;
-    /* Fails only when the database already rolled back (after an I/O error). */
-    int rc = st->ops->exec(st->db, "ROLLBACK");
+    /* After some errors (a full disk, I/O) the database has rolled back already. */
+    if (!st->ops->in_transaction(st->db))
+        return;
+    rc = st->ops->exec(st->db, "ROLLBACK");
     if (rc < 0)
         log_warn("store_rollback_failed", "rc=%d", rc);
 }

@@ -11,7 +11,9 @@
 
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/roles.h"
@@ -961,6 +963,108 @@ static void test_fault_disk_full(void **state)
     free(big);
 }
 
+static void test_open_errors(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *st = (struct store *)1;
+    struct store_config cfg = {.path = "/nonexistent-dir/sub/na.db", .busy_timeout_ms = 10};
+    struct store_config none = {.path = NULL};
+
+    (void)fx;
+    assert_int_equal(store_open(&none, &st), -NA_EINVAL);
+    assert_null(st);
+    assert_int_equal(store_open(&cfg, &st), -NA_ESTORE);
+    assert_null(st);
+    store_close(NULL);
+}
+
+/* The statement cache: nested use of one SQL text, and more texts than the cache holds. */
+static void test_statement_cache(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *st = fx->st;
+    struct db_stmt *outer = NULL;
+    struct db_stmt *inner = NULL;
+    static const char sql[] = "SELECT id FROM organisations WHERE id > ? ORDER BY id";
+    char text[96];
+    int rows = 0;
+
+    mk_org(st, "One", false);
+    mk_org(st, "Two", false);
+    assert_int_equal(st_stmt(st, sql, PARAMS(P_I64(0)), &outer), 0);
+    while (st_step(st, outer) == DB_ROW) {
+        assert_int_equal(st_stmt(st, sql, PARAMS(P_I64(0)), &inner), 0);
+        assert_true(inner != outer);
+        assert_int_equal(st_step(st, inner), DB_ROW);
+        assert_int_equal(st_col_i64(st, inner, 0), 1);
+        st_done(st, inner);
+        rows++;
+    }
+    st_done(st, outer);
+    assert_int_equal(rows, 2);
+
+    /* Past the cache's size statements are prepared per use; results stay right. */
+    for (int i = 0; i < 300; i++) {
+        struct db_stmt *s = NULL;
+        snprintf(text, sizeof text, "SELECT %d + ?", i);
+        assert_int_equal(st_stmt(st, text, PARAMS(P_I64(1)), &s), 0);
+        assert_int_equal(st_step(st, s), DB_ROW);
+        assert_int_equal(st_col_i64(st, s, 0), i + 1);
+        st_done(st, s);
+    }
+    assert_int_equal(st_stmt(st, "SELECT nonsense FROM nowhere", NO_PARAMS, &outer), -NA_ESTORE);
+    assert_null(outer);
+}
+
+/*
+ * A process killed right after store_commit returned keeps what it committed; one killed
+ * inside a transaction leaves nothing of it.
+ */
+static void test_kill_after_commit(void **state)
+{
+    struct fixture *fx = *state;
+    int fds[2];
+    char c = 0;
+    pid_t pid;
+    int status = 0;
+    int64_t count = 0;
+
+    store_close(fx->st);
+    fx->st = NULL;
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *st = NULL;
+        struct store_config cfg = {.path = fx->path, .busy_timeout_ms = 1000};
+        close(fds[0]);
+        if (store_open(&cfg, &st) < 0 || store_begin(st) < 0 ||
+            store_org_create(st, "Committed", false, T0, NULL) < 0 || store_commit(st) < 0)
+            _exit(1);
+        if (store_begin(st) < 0 || store_org_create(st, "Uncommitted", false, T0, NULL) < 0)
+            _exit(1);
+        /* "Reply" to the client, then die without closing anything. */
+        if (write(fds[1], "k", 1) != 1)
+            _exit(1);
+        raise(SIGKILL);
+        _exit(1);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], &c, 1), 1);
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+
+    assert_int_equal(open_store(fx, 1000), 0);
+    assert_int_equal(store_migrate(fx->st, NULL), 0);
+    assert_int_equal(store_org_count(fx->st, &count), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM organisations "
+                                       "WHERE name = 'Committed'"),
+                     1);
+}
+
 /* ---- hostile input ---- */
 
 static void test_hostile_strings(void **state)
@@ -1070,6 +1174,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_disk_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_after_commit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

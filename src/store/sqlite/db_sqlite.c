@@ -21,7 +21,7 @@
 struct db_stmt {
     sqlite3_stmt *stmt;
     struct db *db;
-    const char *sql; /* borrowed: the caller's string literal */
+    char *sql; /* owned copy: the cache key */
     uint32_t hash;
     bool cached;
     bool in_use;
@@ -67,6 +67,11 @@ static int db_sqlite_exec(struct db *db, const char *sql)
     return rc == SQLITE_OK ? 0 : db_sqlite_error(db->conn, rc);
 }
 
+static bool db_sqlite_in_transaction(struct db *db)
+{
+    return sqlite3_get_autocommit(db->conn) == 0;
+}
+
 static int db_sqlite_pragmas(struct db *db, int busy_timeout_ms)
 {
     int rc = sqlite3_busy_timeout(db->conn, busy_timeout_ms > 0 ? busy_timeout_ms : 0);
@@ -89,6 +94,7 @@ static void db_sqlite_close(struct db *db)
         return;
     for (size_t i = 0; i < db->n_cache; i++) {
         sqlite3_finalize(db->cache[i]->stmt);
+        free(db->cache[i]->sql);
         free(db->cache[i]);
     }
     /* Every statement is finalized above, so close_v2 closes at once. */
@@ -126,7 +132,7 @@ static struct db_stmt *db_sqlite_cache_find(struct db *db, const char *sql, uint
 {
     for (size_t i = 0; i < db->n_cache; i++) {
         struct db_stmt *s = db->cache[i];
-        if (s->hash == hash && !s->in_use && (s->sql == sql || strcmp(s->sql, sql) == 0))
+        if (s->hash == hash && !s->in_use && strcmp(s->sql, sql) == 0)
             return s;
     }
     return NULL;
@@ -155,7 +161,7 @@ static int db_sqlite_prepare(struct db *db, const char *sql, struct db_stmt **ou
         return rc;
     }
     s->db = db;
-    s->sql = sql;
+    s->sql = cache ? xstrdup(sql) : NULL;
     s->hash = hash;
     s->cached = cache;
     s->in_use = true;
@@ -234,6 +240,7 @@ const struct db_ops db_sqlite_ops = {
     .table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     .open = db_sqlite_open,
     .close = db_sqlite_close,
+    .in_transaction = db_sqlite_in_transaction,
     .exec = db_sqlite_exec,
     .prepare = db_sqlite_prepare,
     .bind_int64 = db_sqlite_bind_int64,
