@@ -52,10 +52,10 @@ static int team_attach_members(struct store *st, int64_t org_id, struct team_row
     for (size_t i = 0; i < n; i++)
         ids[i] = rows[i].id;
     rc = st_stmt(st,
-                 "SELECT tm.team_id, tm.user_id FROM team_members tm "
-                 "JOIN teams t ON t.id = tm.team_id "
-                 "WHERE t.organisation_id = ? AND tm.team_id >= ? AND tm.team_id <= ? "
-                 "ORDER BY tm.team_id, tm.user_id",
+                 "SELECT t.id, tm.user_id FROM teams t "
+                 "JOIN team_members tm ON tm.team_id = t.id "
+                 "WHERE t.organisation_id = ? AND t.id >= ? AND t.id <= ? "
+                 "ORDER BY t.id, tm.user_id",
                  PARAMS(P_I64(org_id), P_I64(ids[0]), P_I64(ids[n - 1])), &s);
     if (rc < 0)
         goto fail;

@@ -104,10 +104,10 @@ static int user_attach(struct store *st, int64_t org_id, struct user_row *rows, 
     for (size_t k = 0; k < n; k++)
         ids[k] = rows[k].id;
     rc = st_stmt(st,
-                 "SELECT tm.user_id, tm.team_id FROM team_members tm "
-                 "JOIN teams t ON t.id = tm.team_id "
-                 "WHERE t.organisation_id = ? AND tm.user_id >= ? AND tm.user_id <= ? "
-                 "ORDER BY tm.user_id, tm.team_id",
+                 "SELECT u.id, tm.team_id FROM users u "
+                 "JOIN team_members tm ON tm.user_id = u.id "
+                 "WHERE u.organisation_id = ? AND u.id >= ? AND u.id <= ? "
+                 "ORDER BY u.id, tm.team_id",
                  PARAMS(P_I64(org_id), P_I64(ids[0]), P_I64(ids[n - 1])), &s);
     if (rc < 0)
         goto fail;
