@@ -1,0 +1,512 @@
+"""Fixtures and helpers for the black-box tests of notaloned and notalone.
+
+Every test drives the real binaries: NOTALONED (the server), NOTALONE_CLI (the client)
+and NOTALONE_SOURCE_DIR (the repository root) come from the environment, with defaults
+under build-test/ so the files also run by hand.
+"""
+
+import http.client
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+SOURCE_DIR = os.environ.get("NOTALONE_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+NOTALONED = os.environ.get("NOTALONED") or os.path.join(SOURCE_DIR, "build-test", "notaloned")
+NOTALONE_CLI = os.environ.get("NOTALONE_CLI") or os.path.join(SOURCE_DIR, "build-test", "notalone")
+API_DOC = os.path.join(SOURCE_DIR, "docs", "api.md")
+
+ADMIN_PASSWORD = "admin-password-0001"
+PASSWORD = "correct horse battery staple"
+
+ROLES = ("worker", "manager", "senior_manager", "lsms", "operator", "admin")
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+READY_TIMEOUT = 20.0
+
+_unique = itertools.count(1)
+_unique_lock = threading.Lock()
+
+
+def unique(prefix="x"):
+    """A name that is unique within this test process."""
+    with _unique_lock:
+        n = next(_unique)
+    return "%s%d-%d" % (prefix, os.getpid() % 10000, n)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def sanitizer_errors(text):
+    return [m for m in SANITIZER_MARKERS if m in text]
+
+
+class Run:
+    """One process of the server."""
+
+    def __init__(self, proc, log_path, args):
+        self.proc = proc
+        self.log_path = log_path
+        self.args = args
+        self.killed = False
+        self.expect_failure = False
+
+    def stderr(self):
+        with open(self.log_path, "r", encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+
+class Server:
+    """A notaloned on a free port with its own data directory."""
+
+    def __init__(self, tmp_root, data_dir=None, extra_args=()):
+        self.tmp_root = tmp_root
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="data-", dir=tmp_root)
+        self.extra_args = list(extra_args)
+        self.port = None
+        self.runs = []
+        self.admin_token = None
+        self.admin_password = None
+
+    # -- process control ---------------------------------------------------------------
+
+    @property
+    def run(self):
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def running(self):
+        return self.run is not None and self.run.proc.poll() is None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def _args(self):
+        return [NOTALONED, "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir,
+                "--log-level", "debug"] + self.extra_args
+
+    def _spawn(self):
+        log_path = os.path.join(self.tmp_root, "server-%d-%d.log" % (self.port, len(self.runs)))
+        log = open(log_path, "wb")
+        args = self._args()
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log.close()
+        run = Run(proc, log_path, args)
+        self.runs.append(run)
+        return run
+
+    def start(self):
+        assert not self.running, "server already running"
+        self.port = free_port()
+        run = self._spawn()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if run.proc.poll() is not None:
+                run.expect_failure = True
+                raise AssertionError("notaloned exited with %s before it was ready:\n%s"
+                                     % (run.proc.returncode, run.stderr()[-4000:]))
+            try:
+                status, _, _ = self.call("GET", "/readyz", timeout=2)
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("notaloned not ready after %.0f s:\n%s"
+                                     % (READY_TIMEOUT, run.stderr()[-4000:]))
+            time.sleep(0.05)
+
+    def start_expect_exit(self, timeout=20):
+        """Starts the server expecting it to refuse to run: returns (exit code, stderr)."""
+        assert not self.running
+        self.port = free_port()
+        run = self._spawn()
+        run.expect_failure = True
+        try:
+            rc = run.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("notaloned kept running; expected it to exit:\n%s"
+                                 % run.stderr()[-4000:])
+        return rc, run.stderr()
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit code. The sanitizer check is done by the fixture."""
+        run = self.run
+        if run is None or run.proc.poll() is not None:
+            return run.proc.returncode if run else None
+        run.proc.send_signal(signal.SIGTERM)
+        try:
+            return run.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            run.proc.kill()
+            run.proc.wait()
+            raise AssertionError("notaloned did not exit within %d s of SIGTERM" % timeout)
+
+    def stop_checked(self):
+        """Stops the server and asserts a clean exit now (not only at teardown)."""
+        rc = self.stop()
+        text = self.run.stderr()
+        assert rc == 0, "notaloned exited with %s after SIGTERM:\n%s" % (rc, text[-4000:])
+        assert not sanitizer_errors(text), text[-8000:]
+
+    def kill(self):
+        run = self.run
+        if run is not None and run.proc.poll() is None:
+            run.killed = True
+            run.proc.send_signal(signal.SIGKILL)
+            run.proc.wait()
+
+    def restart(self):
+        self.stop_checked()
+        self.admin_token = None
+        return self.start()
+
+    def problems(self):
+        """Stops a running server and lists every unclean exit or sanitizer report."""
+        found = []
+        try:
+            if self.running:
+                self.stop()
+        except AssertionError as e:
+            found.append(str(e))
+        for i, run in enumerate(self.runs):
+            text = run.stderr()
+            bad = sanitizer_errors(text)
+            if bad:
+                found.append("run %d of %s: sanitizer reported %s:\n%s"
+                             % (i, run.args, bad, text[-8000:]))
+            if not run.killed and not run.expect_failure and run.proc.returncode != 0:
+                found.append("run %d of %s: exit code %s after SIGTERM:\n%s"
+                             % (i, run.args, run.proc.returncode, text[-4000:]))
+        return found
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    def call(self, method, path, token=None, body=None, raw=None, headers=None, timeout=30):
+        """One request. Returns (status, parsed JSON or text, headers with lower-case names)."""
+        return call_url(self.port, method, path, token=token, body=body, raw=raw,
+                        headers=headers, timeout=timeout)
+
+    # -- accounts ----------------------------------------------------------------------
+
+    def initial_admin_password(self):
+        with open(os.path.join(self.data_dir, "initial-admin-password"), "r") as f:
+            return f.read().strip()
+
+    def admin(self):
+        """A session token of the host administrator `admin` (password changed once)."""
+        if self.admin_token:
+            return self.admin_token
+        if self.admin_password is None:
+            otp = self.initial_admin_password()
+            self.admin_token = activate(self, "admin", otp, ADMIN_PASSWORD)
+            self.admin_password = ADMIN_PASSWORD
+        else:
+            self.admin_token = login(self, "admin", self.admin_password)
+        return self.admin_token
+
+
+def call_url(port, method, path, token=None, body=None, raw=None, headers=None, timeout=30):
+    hdrs = {}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode("utf-8")
+        hdrs["Content-Type"] = "application/json"
+    elif raw is not None:
+        data = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+        hdrs["Content-Type"] = "application/json"
+    if token is not None:
+        hdrs["Authorization"] = "Bearer " + token
+    if headers:
+        for k, v in headers.items():
+            for existing in list(hdrs):
+                if existing.lower() == k.lower():
+                    del hdrs[existing]
+            if v is not None:
+                hdrs[k] = v
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        rh = {k.lower(): v for k, v in resp.getheaders()}
+        status = resp.status
+    finally:
+        conn.close()
+    text = payload.decode("utf-8", errors="replace")
+    parsed = text
+    if "json" in rh.get("content-type", "") or text[:1] in ("{", "["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text
+    return status, parsed, rh
+
+
+def raw_request(port, data, timeout=10):
+    """Sends bytes over a socket, returns the raw answer (bytes) up to close or timeout."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks):
+                head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        n = int(line.split(b":", 1)[1].strip())
+                        if len(rest) >= n:
+                            return b"".join(chunks)
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+def raw_status(answer):
+    line = answer.split(b"\r\n", 1)[0]
+    parts = line.split()
+    assert len(parts) >= 2 and parts[0].startswith(b"HTTP/"), answer[:200]
+    return int(parts[1])
+
+
+# -- assertions ----------------------------------------------------------------------------
+
+
+def assert_error(resp, status, code=None, field=None):
+    """Checks an error answer: the status and the documented body shape."""
+    st, body, _ = resp
+    assert st == status, "expected %s, got %s %r" % (status, st, body)
+    check_error_shape(body)
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    if field is not None:
+        assert body["error"].get("field") == field, body
+    return body
+
+
+def check_error_shape(body):
+    assert isinstance(body, dict), "error body is not JSON: %r" % (body,)
+    assert set(body) == {"error"}, body
+    err = body["error"]
+    assert isinstance(err, dict), body
+    assert set(err) <= {"code", "message", "field"}, body
+    assert isinstance(err.get("code"), str) and err["code"], body
+    assert isinstance(err.get("message"), str) and err["message"], body
+    if "field" in err:
+        assert isinstance(err["field"], str) and err["field"], body
+
+
+def ok(resp, status=200):
+    st, body, _ = resp
+    assert st == status, "expected %s, got %s %r" % (status, st, body)
+    return body
+
+
+# -- account helpers -----------------------------------------------------------------------
+
+
+def login_raw(server, username, password):
+    return server.call("POST", "/api/v1/login", body={"username": username, "password": password})
+
+
+def login(server, username, password):
+    body = ok(login_raw(server, username, password))
+    return body["token"]
+
+
+def change_password(server, token, current, new):
+    return server.call("POST", "/api/v1/me/password", token=token,
+                       body={"current_password": current, "new_password": new})
+
+
+def activate(server, username, one_time_password, new_password=PASSWORD):
+    """Logs in with a one-time password, sets a real one; returns the session token."""
+    body = ok(login_raw(server, username, one_time_password))
+    assert body["password_change_required"] is True, body
+    token = body["token"]
+    ok(change_password(server, token, one_time_password, new_password), 204)
+    return token
+
+
+def create_user(server, token, username, roles, **fields):
+    """POST /api/v1/users; returns (user, one_time_password)."""
+    body = {"username": username, "display_name": fields.pop("display_name", username.title()),
+            "roles": list(roles)}
+    body.update(fields)
+    answer = ok(server.call("POST", "/api/v1/users", token=token, body=body), 201)
+    return answer["user"], answer["one_time_password"]
+
+
+class Account:
+    def __init__(self, user, token, password):
+        self.user = user
+        self.id = user["id"]
+        self.username = user["username"]
+        self.token = token
+        self.password = password
+
+    def __repr__(self):
+        return "Account(%s)" % self.username
+
+
+def new_account(server, token, username, roles, password=PASSWORD, **fields):
+    """Creates a user and logs them in with their own password; returns an Account."""
+    user, otp = create_user(server, token, username, roles, **fields)
+    tok = activate(server, user["username"], otp, password)
+    return Account(user, tok, password)
+
+
+def new_accounts(server, token, specs):
+    """Creates several accounts concurrently: specs is {key: (username, roles, fields)}."""
+    results = {}
+    errors = []
+
+    def work(key, spec):
+        username, roles, fields = spec
+        try:
+            results[key] = new_account(server, token, username, roles, **fields)
+        except BaseException as e:  # reported below
+            errors.append((key, e))
+
+    threads = [threading.Thread(target=work, args=(k, s)) for k, s in specs.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise AssertionError("creating accounts failed: %r" % errors)
+    return results
+
+
+def create_team(server, token, name, line_manager_id=None):
+    body = {"name": name}
+    if line_manager_id is not None:
+        body["line_manager_id"] = line_manager_id
+    return ok(server.call("POST", "/api/v1/teams", token=token, body=body), 201)
+
+
+def add_member(server, token, team_id, user_id):
+    ok(server.call("PUT", "/api/v1/teams/%d/members/%d" % (team_id, user_id), token=token), 204)
+
+
+def create_org(server, host_token, name, admin_username, admin_name="Org Admin", email=None):
+    """POST /api/v1/organisations; returns (organisation, admin user, one-time password)."""
+    admin = {"username": admin_username, "display_name": admin_name}
+    if email:
+        admin["email"] = email
+    answer = ok(server.call("POST", "/api/v1/organisations", token=host_token,
+                            body={"name": name, "admin": admin}), 201)
+    return answer["organisation"], answer["admin"], answer["one_time_password"]
+
+
+def list_all(server, path, token, key="items"):
+    """Follows next_after through every page of a list."""
+    items = []
+    after = None
+    sep = "&" if "?" in path else "?"
+    for _ in range(1000):
+        p = path + ("%safter=%d&limit=200" % (sep, after) if after else "%slimit=200" % sep)
+        body = ok(server.call("GET", p, token=token))
+        items.extend(body[key])
+        after = body.get("next_after")
+        if after is None:
+            return items
+    raise AssertionError("pagination never ended for %s" % path)
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+class ServerFactory:
+    def __init__(self, tmp_root):
+        self.tmp_root = tmp_root
+        self.servers = []
+
+    def __call__(self, start=True, data_dir=None, extra_args=()):
+        srv = Server(self.tmp_root, data_dir=data_dir, extra_args=extra_args)
+        self.servers.append(srv)
+        if start:
+            srv.start()
+        return srv
+
+    def close(self):
+        problems = []
+        for srv in self.servers:
+            problems.extend(srv.problems())
+        return problems
+
+
+_live_module_factories = []
+
+
+@pytest.fixture
+def server_factory():
+    """Starts servers for one test; each is stopped and checked after the test."""
+    factory = ServerFactory(tempfile.mkdtemp(prefix="notalone-bb-"))
+    yield factory
+    problems = factory.close()
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def server(server_factory):
+    """A fresh server for one test."""
+    return server_factory()
+
+
+@pytest.fixture(scope="module")
+def module_factory():
+    factory = ServerFactory(tempfile.mkdtemp(prefix="notalone-bb-"))
+    _live_module_factories.append(factory)
+    yield factory
+    _live_module_factories.remove(factory)
+    problems = factory.close()
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def shared_server(module_factory):
+    """One server shared by the tests of a module (they must not interfere)."""
+    return module_factory()
+
+
+@pytest.fixture(autouse=True)
+def _shared_servers_healthy():
+    """After each test, a shared server must still run and have no sanitizer report."""
+    yield
+    for factory in _live_module_factories:
+        for srv in factory.servers:
+            if not srv.runs:
+                continue
+            text = srv.run.stderr()
+            assert not sanitizer_errors(text), text[-8000:]
+            assert srv.running or srv.run.expect_failure or srv.run.killed \
+                or srv.run.proc.returncode == 0, \
+                "shared server exited with %s:\n%s" % (srv.run.proc.returncode, text[-4000:])
