@@ -26,35 +26,43 @@ void api_lowercase(const char *s, char *dst, size_t n)
     dst[i] = '\0';
 }
 
-/* The layer of u the caller may see; reading someone else's personal layer is audited. */
-static int user_layer(struct request *r, const struct user_row *u, enum user_layer *out)
+/* Reading someone else's next of kin or home address is audited (need to know). */
+static bool read_is_audited(struct request *r, const struct user_row *u, enum user_layer layer)
 {
-    *out = access_user_layer(&r->who, u->id, u->team_ids, u->n_team_ids);
     bool personal_data = u->next_of_kin.name || u->home_address;
-    if (*out >= USER_LAYER_PERSONAL && u->id != r->who.user_id && personal_data)
-        return api_audit(r, "user.read_personal", "user", u->id, NULL);
-    return 0;
+    return layer >= USER_LAYER_PERSONAL && u->id != r->who.user_id && personal_data;
 }
 
-/* Renders u for the caller, writing the audit event first (in its own commit). */
-static int render_for_caller(struct request *r, const struct user_row *u, json_t **out)
+static enum user_layer layer_for(struct request *r, const struct user_row *u)
 {
-    enum user_layer layer;
-    int rc = user_layer(r, u, &layer);
+    return access_user_layer(&r->who, u->id, u->team_ids, u->n_team_ids);
+}
+
+/* Writes the audit events of showing rows[0..n) to the caller, in one transaction. */
+static int audit_reads(struct request *r, const struct user_row *rows, size_t n)
+{
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = read_is_audited(r, &rows[i], layer_for(r, &rows[i]));
+    if (!any)
+        return 0;
+    int rc = store_begin(r->st);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (read_is_audited(r, &rows[i], layer_for(r, &rows[i])))
+            rc = api_audit(r, "user.read_personal", "user", rows[i].id, NULL);
     if (!rc)
-        *out = render_user(u, layer);
+        rc = store_commit(r->st);
     return rc;
 }
 
 static int answer_user(struct request *r, int status, int64_t user_id)
 {
     struct user_row u = {0};
-    json_t *o = NULL;
     int rc = store_user_get(r->st, r->who.organisation_id, user_id, &u);
     if (!rc)
-        rc = render_for_caller(r, &u, &o);
+        rc = audit_reads(r, &u, 1);
     if (!rc)
-        request_answer(r, status, o);
+        request_answer(r, status, render_user(&u, layer_for(r, &u)));
     user_row_fini(&u);
     return rc;
 }
@@ -94,16 +102,10 @@ int api_user_list(struct request *r)
     if (rc)
         return rc;
     size_t shown = n > (size_t)limit ? (size_t)limit : n;
+    rc = audit_reads(r, rows, shown);
     json_t *items = json_array();
-    rc = store_begin(r->st); /* the audit events of the reads, committed together */
-    for (size_t i = 0; !rc && i < shown; i++) {
-        json_t *o;
-        rc = render_for_caller(r, &rows[i], &o);
-        if (!rc)
-            json_array_append_new(items, o);
-    }
-    if (!rc)
-        rc = store_commit(r->st);
+    for (size_t i = 0; !rc && i < shown; i++)
+        json_array_append_new(items, render_user(&rows[i], layer_for(r, &rows[i])));
     int64_t next = n > (size_t)limit ? rows[shown - 1].id : 0;
     user_rows_free(rows, n);
     if (rc) {

@@ -29,6 +29,10 @@ enum db_step { DB_DONE = 0, DB_ROW = 1 };
 struct db_ops {
     const char *name;
     /* Starts a write transaction ("BEGIN IMMEDIATE" on SQLite, "BEGIN" on PostgreSQL). */
+    /* True when the database takes one writer at a time (SQLite): writers then queue on
+     * an in-process lock instead of SQLite's busy handler, whose sleeps of up to 100 ms
+     * would add to the answer. */
+    bool single_writer;
     const char *begin_sql;
     /* Column type of a generated id, substituted for @ID@ in migration scripts. */
     const char *id_column;

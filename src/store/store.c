@@ -5,6 +5,7 @@
  */
 #include "store/store_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,14 +58,27 @@ int store_ping(struct store *st)
 
 /* ---- transactions ---- */
 
+/* Write transactions of this process, one at a time (see db_ops.single_writer). */
+static pthread_mutex_t writer_gate = PTHREAD_MUTEX_INITIALIZER;
+
+static void writer_release(struct store *st)
+{
+    if (st->ops->single_writer)
+        pthread_mutex_unlock(&writer_gate);
+}
+
 int store_begin(struct store *st)
 {
     int rc;
     if (st->in_tx)
         return -NA_ESTORE;
+    if (st->ops->single_writer)
+        pthread_mutex_lock(&writer_gate);
     rc = st->ops->exec(st->db, st->ops->begin_sql);
-    if (rc < 0)
+    if (rc < 0) {
+        writer_release(st);
         return rc;
+    }
     st->in_tx = true;
     return 0;
 }
@@ -81,6 +95,7 @@ int store_commit(struct store *st)
         return rc;
     }
     st->in_tx = false;
+    writer_release(st);
     return 0;
 }
 
@@ -92,11 +107,12 @@ void store_rollback(struct store *st)
         return;
     st->in_tx = false;
     /* After some errors (a full disk, I/O) the database has rolled back already. */
-    if (!st->ops->in_transaction(st->db))
-        return;
-    rc = st->ops->exec(st->db, "ROLLBACK");
-    if (rc < 0)
-        log_warn("store_rollback_failed", "rc=%d", rc);
+    if (st->ops->in_transaction(st->db)) {
+        rc = st->ops->exec(st->db, "ROLLBACK");
+        if (rc < 0)
+            log_warn("store_rollback_failed", "rc=%d", rc);
+    }
+    writer_release(st);
 }
 
 /* ---- schema ---- */

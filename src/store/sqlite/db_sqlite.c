@@ -236,6 +236,7 @@ static void db_sqlite_reset(struct db_stmt *s)
 const struct db_ops db_sqlite_ops = {
     .name = "sqlite",
     .begin_sql = "BEGIN IMMEDIATE",
+    .single_writer = true,
     .id_column = "INTEGER PRIMARY KEY AUTOINCREMENT",
     .table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     .open = db_sqlite_open,
