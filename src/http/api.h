@@ -52,6 +52,7 @@ struct request {
     char err_field[128];
     char err_message[256];
     int64_t retry_after_s;
+    char allow[64]; /* methods of the path, for a 405's Allow header */
 };
 
 /* Access flags of a route. */

@@ -149,8 +149,8 @@ static enum MHD_Result queue_bytes(struct MHD_Connection *c, int status, char *d
         snprintf(v, sizeof v, "%lld", (long long)r->retry_after_s);
         MHD_add_response_header(resp, "Retry-After", v);
     }
-    if (r && status == 405 && r->err_field[0] == '\0' && r->err_message[0])
-        MHD_add_response_header(resp, "Allow", r->err_message);
+    if (r && status == 405 && r->allow[0])
+        MHD_add_response_header(resp, "Allow", r->allow);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ok;
@@ -176,13 +176,7 @@ static enum MHD_Result answer_error(struct MHD_Connection *c, struct exchange *x
     char *body;
     x->answered = true;
     r->status = na_error_status(err);
-    if (r->status == 405) {
-        /* For 405 the message slot carries the Allow header's value; the body is generic. */
-        body = error_body(err, NULL, NULL, &len);
-    } else {
-        body = error_body(err, r->err_field, r->err_message, &len);
-        r->err_message[0] = '\0';
-    }
+    body = error_body(err, r->err_field, r->err_message, &len);
     if (r->status >= 500)
         log_error("http_error", "method=%s route=%zu status=%d code=%s", r->method, x->route,
                   r->status, na_error_code(err));
@@ -264,7 +258,9 @@ static int authenticate(struct request *r, struct MHD_Connection *c)
         .roles = cred.roles,
         .org_is_host = cred.org_is_host,
         .via_api_key = cred.kind == CREDENTIAL_API_KEY,
-        .password_change_required = cred.password_change_required,
+        /* A one-time password restricts the sessions it opens, not a device's API key. */
+        .password_change_required =
+            cred.password_change_required && cred.kind == CREDENTIAL_SESSION,
         .managed_team_ids = r->managed_team_ids,
         .n_managed_team_ids = n_managed,
     };
@@ -353,14 +349,9 @@ static int begin(struct server *s, struct exchange *x, struct MHD_Connection *c)
             return -NA_ETOOBIG;
     }
     bool path_known;
-    char allow[64];
-    x->route = find_route(r->method, r->path, &r->params, allow, sizeof allow, &path_known);
-    if (x->route == api_routes_count) {
-        if (!path_known)
-            return -NA_ENOTFOUND;
-        snprintf(r->err_message, sizeof r->err_message, "%s", allow);
-        return -NA_EMETHOD;
-    }
+    x->route = find_route(r->method, r->path, &r->params, r->allow, sizeof r->allow, &path_known);
+    if (x->route == api_routes_count)
+        return path_known ? -NA_EMETHOD : -NA_ENOTFOUND;
     return 0;
 }
 
