@@ -1,6 +1,7 @@
 #include "http/metrics.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "util/alloc.h"
@@ -90,11 +91,13 @@ static int render_counts(struct metrics *m, struct buf *out)
             uint_fast64_t c = atomic_load_explicit(&m->routes[i].count[s], memory_order_relaxed);
             if (!c)
                 continue;
+            char status[16] = "other";
+            if (s != OTHER_STATUS)
+                snprintf(status, sizeof status, "%d", statuses[s]);
             rc = buf_appendf(out,
                              "notalone_http_requests_total{route=\"%s\",method=\"%s\","
-                             "status=\"%s%d\"} %llu\n",
-                             route, method, s == OTHER_STATUS ? "other" : "",
-                             s == OTHER_STATUS ? 0 : statuses[s], (unsigned long long)c);
+                             "status=\"%s\"} %llu\n",
+                             route, method, status, (unsigned long long)c);
         }
     }
     return rc;

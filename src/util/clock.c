@@ -54,8 +54,8 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 
 char *time_format_iso(int64_t ms, char *dst, size_t n)
 {
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int frac = (int)(ms - (int64_t)secs * 1000);
+    time_t secs = (time_t)(ms / 1000 - (ms % 1000 < 0));
+    int frac = (int)((ms % 1000 + 1000) % 1000);
     struct tm tm;
     if (!gmtime_r(&secs, &tm)) {
         snprintf(dst, n, "invalid");

@@ -30,9 +30,10 @@ static const struct error_entry errors[NA_ERROR_COUNT] = {
 
 static const struct error_entry *lookup(int err)
 {
-    int e = abs(err);
-    if (e <= 0 || e >= NA_ERROR_COUNT)
+    /* Range check before negating: -INT_MIN overflows. */
+    if (err == 0 || err <= -NA_ERROR_COUNT || err >= NA_ERROR_COUNT)
         return &errors[NA_ESTORE];
+    int e = err < 0 ? -err : err;
     return &errors[e];
 }
 

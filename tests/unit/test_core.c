@@ -1,0 +1,419 @@
+/*
+ * Tests of the core rules: roles, access, throttle, validate.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/access.h"
+#include "core/roles.h"
+#include "core/throttle.h"
+#include "core/validate.h"
+#include "util/error.h"
+
+#define T0 1795000000000LL /* a fixed "now", ms */
+
+/* ---- roles ---- */
+
+static void test_roles_round_trip(void **state)
+{
+    static const char *const names[] = {"worker", "manager",  "senior_manager",
+                                        "lsms",   "operator", "admin"};
+    (void)state;
+    for (unsigned i = 0; i < ROLE_MAX_COUNT; i++) {
+        unsigned bit = 1u << i;
+        assert_int_equal(role_parse(names[i]), bit);
+        assert_string_equal(role_name(bit), names[i]);
+        assert_int_equal(role_parse(role_name(bit)), bit);
+    }
+    assert_int_equal(role_parse("Admin"), 0);
+    assert_int_equal(role_parse(""), 0);
+    assert_int_equal(role_parse("admin "), 0);
+    assert_int_equal(role_parse("superuser"), 0);
+    assert_int_equal(role_parse("senior"), 0);
+    assert_null(role_name(0));
+    assert_null(role_name(ROLE_ADMIN | ROLE_WORKER));
+    assert_null(role_name(1u << 6));
+    assert_null(role_name(ROLE_ALL));
+}
+
+static void test_role_names_order(void **state)
+{
+    const char *names[ROLE_MAX_COUNT];
+    (void)state;
+    assert_int_equal(role_names(0, names), 0);
+    assert_int_equal(role_names(ROLE_ADMIN | ROLE_WORKER | ROLE_LSMS, names), 3);
+    assert_string_equal(names[0], "worker");
+    assert_string_equal(names[1], "lsms");
+    assert_string_equal(names[2], "admin");
+    assert_int_equal(role_names(ROLE_ALL, names), ROLE_MAX_COUNT);
+    assert_string_equal(names[0], "worker");
+    assert_string_equal(names[1], "manager");
+    assert_string_equal(names[2], "senior_manager");
+    assert_string_equal(names[3], "lsms");
+    assert_string_equal(names[4], "operator");
+    assert_string_equal(names[5], "admin");
+    /* Unknown bits are ignored, never written past the array. */
+    assert_int_equal(role_names(0xffffffffu, names), ROLE_MAX_COUNT);
+    assert_int_equal(role_names(1u << 7, names), 0);
+}
+
+/* ---- access ---- */
+
+static struct principal person(int64_t id, unsigned roles, const int64_t *teams, size_t n)
+{
+    struct principal p = {.user_id = id,
+                          .organisation_id = 1,
+                          .roles = roles,
+                          .managed_team_ids = teams,
+                          .n_managed_team_ids = n};
+    return p;
+}
+
+static void test_access_user_layer(void **state)
+{
+    const int64_t target_teams[] = {10, 11};
+    const int64_t manages_11[] = {11};
+    const int64_t manages_12[] = {12, 13};
+    (void)state;
+    struct principal self = person(5, ROLE_WORKER, NULL, 0);
+    assert_int_equal(access_user_layer(&self, 5, target_teams, 2), USER_LAYER_PRIVATE);
+    assert_int_equal(access_user_layer(&self, 6, target_teams, 2), USER_LAYER_DIRECTORY);
+
+    struct principal admin = person(1, ROLE_ADMIN, NULL, 0);
+    assert_int_equal(access_user_layer(&admin, 5, target_teams, 2), USER_LAYER_PRIVATE);
+
+    struct principal senior = person(2, ROLE_SENIOR_MANAGER, NULL, 0);
+    assert_int_equal(access_user_layer(&senior, 5, target_teams, 2), USER_LAYER_PERSONAL);
+
+    struct principal op = person(3, ROLE_OPERATOR, NULL, 0);
+    assert_int_equal(access_user_layer(&op, 5, NULL, 0), USER_LAYER_PERSONAL);
+
+    struct principal lsms = person(4, ROLE_LSMS, NULL, 0);
+    assert_int_equal(access_user_layer(&lsms, 5, target_teams, 2), USER_LAYER_CONTACT);
+
+    struct principal worker = person(7, ROLE_WORKER, NULL, 0);
+    assert_int_equal(access_user_layer(&worker, 5, target_teams, 2), USER_LAYER_DIRECTORY);
+
+    struct principal lm = person(8, ROLE_MANAGER | ROLE_WORKER, manages_11, 1);
+    assert_int_equal(access_user_layer(&lm, 5, target_teams, 2), USER_LAYER_PERSONAL);
+    /* The manager role alone gives nothing outside one's own teams. */
+    struct principal other_lm = person(9, ROLE_MANAGER, manages_12, 2);
+    assert_int_equal(access_user_layer(&other_lm, 5, target_teams, 2), USER_LAYER_DIRECTORY);
+    assert_int_equal(access_user_layer(&other_lm, 5, NULL, 0), USER_LAYER_DIRECTORY);
+    /* The LSMS who also manages the target's team sees the deeper layer. */
+    struct principal lsms_lm = person(4, ROLE_LSMS, manages_11, 1);
+    assert_int_equal(access_user_layer(&lsms_lm, 5, target_teams, 2), USER_LAYER_PERSONAL);
+    /* No roles at all: still the directory of one's organisation. */
+    struct principal none = person(11, 0, NULL, 0);
+    assert_int_equal(access_user_layer(&none, 5, target_teams, 2), USER_LAYER_DIRECTORY);
+}
+
+static void test_access_manage_team_and_profile(void **state)
+{
+    const int64_t manages[] = {11, 12};
+    (void)state;
+    struct principal admin = person(1, ROLE_ADMIN, NULL, 0);
+    struct principal lm = person(8, ROLE_MANAGER, manages, 2);
+    struct principal senior = person(2, ROLE_SENIOR_MANAGER | ROLE_OPERATOR | ROLE_LSMS, NULL, 0);
+    struct principal worker = person(7, ROLE_WORKER, NULL, 0);
+
+    assert_true(access_can_manage_team(&admin, 99));
+    assert_true(access_can_manage_team(&lm, 11));
+    assert_true(access_can_manage_team(&lm, 12));
+    assert_false(access_can_manage_team(&lm, 13));
+    assert_false(access_can_manage_team(&senior, 11));
+    assert_false(access_can_manage_team(&worker, 11));
+
+    assert_true(access_can_edit_profile(&worker, 7));
+    assert_false(access_can_edit_profile(&worker, 8));
+    assert_true(access_can_edit_profile(&admin, 7));
+    assert_false(access_can_edit_profile(&lm, 7));
+    assert_false(access_can_edit_profile(&senior, 7));
+
+    assert_true(access_has_role(&senior, ROLE_OPERATOR));
+    assert_true(access_has_role(&senior, ROLE_ADMIN | ROLE_LSMS));
+    assert_false(access_has_role(&senior, ROLE_ADMIN | ROLE_WORKER));
+    assert_false(access_has_role(&senior, 0));
+}
+
+/* ---- throttle ---- */
+
+static void test_throttle_backoff(void **state)
+{
+    struct login_attempts a = {0};
+    int64_t wait = -1;
+    int64_t now = T0;
+    (void)state;
+    assert_int_equal(throttle_check(&a, now, &wait), 0);
+    assert_int_equal(wait, 0);
+    /* The first failures cost nothing. */
+    for (int i = 1; i < THROTTLE_FREE_FAILURES; i++) {
+        throttle_record_failure(&a, now);
+        assert_int_equal(a.failures, i);
+        assert_int_equal(throttle_check(&a, now, &wait), 0);
+        assert_int_equal(wait, 0);
+    }
+    throttle_record_failure(&a, now); /* 3rd */
+    assert_int_equal(throttle_check(&a, now, &wait), -NA_ERATE);
+    assert_int_equal(wait, 1000);
+    assert_int_equal(throttle_check(&a, now + 400, &wait), -NA_ERATE);
+    assert_int_equal(wait, 600);
+    assert_int_equal(throttle_check(&a, now + 999, &wait), -NA_ERATE);
+    assert_int_equal(wait, 1);
+    assert_int_equal(throttle_check(&a, now + 1000, &wait), 0);
+    assert_int_equal(wait, 0);
+
+    now += 1000;
+    throttle_record_failure(&a, now); /* 4th */
+    assert_int_equal(throttle_check(&a, now + 1000, &wait), -NA_ERATE);
+    assert_int_equal(wait, 1000);
+    assert_int_equal(throttle_check(&a, now + 1999, &wait), -NA_ERATE);
+    assert_int_equal(wait, 1);
+    assert_int_equal(throttle_check(&a, now + 2000, &wait), 0);
+
+    now += 2000;
+    throttle_record_failure(&a, now); /* 5th: 4 s */
+    assert_int_equal(throttle_check(&a, now, &wait), -NA_ERATE);
+    assert_int_equal(wait, 4000);
+    assert_false(throttle_is_locked(&a, now));
+
+    /* A success clears the record: zeroed attempts allow at once. */
+    struct login_attempts cleared = {0};
+    assert_int_equal(throttle_check(&cleared, now, &wait), 0);
+    assert_int_equal(wait, 0);
+}
+
+static void test_throttle_lock(void **state)
+{
+    struct login_attempts a = {0};
+    int64_t wait = -1;
+    int64_t now = T0;
+    (void)state;
+    for (int i = 1; i < THROTTLE_LOCK_FAILURES; i++) {
+        throttle_record_failure(&a, now);
+        assert_false(throttle_is_locked(&a, now));
+        assert_int_equal(a.locked_until, 0);
+        now += 10 * 60 * 1000; /* waits out each delay */
+    }
+    assert_int_equal(a.failures, THROTTLE_LOCK_FAILURES - 1);
+    /* 9 failures: 2^6 s. */
+    assert_int_equal(throttle_check(&a, a.last_failure_at, &wait), -NA_ERATE);
+    assert_int_equal(wait, 64000);
+
+    throttle_record_failure(&a, now); /* 10th: locked */
+    assert_true(throttle_is_locked(&a, now));
+    assert_true(a.locked_until == now + THROTTLE_LOCK_MS);
+    assert_int_equal(throttle_check(&a, now, &wait), -NA_ERATE);
+    assert_int_equal(wait, THROTTLE_LOCK_MS);
+    assert_int_equal(throttle_check(&a, now + THROTTLE_LOCK_MS - 1, &wait), -NA_ERATE);
+    assert_int_equal(wait, 1);
+    assert_true(throttle_is_locked(&a, now + THROTTLE_LOCK_MS - 1));
+    assert_false(throttle_is_locked(&a, now + THROTTLE_LOCK_MS));
+    assert_int_equal(throttle_check(&a, now + THROTTLE_LOCK_MS, &wait), 0);
+    assert_int_equal(wait, 0);
+
+    /* After the lock, a failure starts a fresh count: no wait, no lock. */
+    now += THROTTLE_LOCK_MS + 5;
+    throttle_record_failure(&a, now);
+    assert_int_equal(a.failures, 1);
+    assert_int_equal(a.locked_until, 0);
+    assert_false(throttle_is_locked(&a, now));
+    assert_int_equal(throttle_check(&a, now, &wait), 0);
+    throttle_record_failure(&a, now);
+    throttle_record_failure(&a, now);
+    assert_int_equal(throttle_check(&a, now, &wait), -NA_ERATE);
+    assert_int_equal(wait, 1000);
+}
+
+/* ---- validate ---- */
+
+/* A string of n copies of the UTF-8 sequence unit (caller frees). */
+static char *repeat(const char *unit, size_t n)
+{
+    size_t k = strlen(unit);
+    char *s = malloc(k * n + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * k, unit, k);
+    s[k * n] = '\0';
+    return s;
+}
+
+/* Checks that validate accepts exactly min..max characters of unit. */
+static void check_limits(int (*validate)(const char *), const char *unit, size_t min, size_t max)
+{
+    char *s;
+    if (min > 0) {
+        s = repeat(unit, min - 1);
+        if (validate(s) != -NA_EINVAL)
+            fail_msg("accepted %zu x '%s' (min %zu)", min - 1, unit, min);
+        free(s);
+    }
+    s = repeat(unit, min);
+    assert_int_equal(validate(s), 0);
+    free(s);
+    s = repeat(unit, max);
+    if (validate(s) != 0)
+        fail_msg("refused %zu x '%s' (max %zu)", max, unit, max);
+    free(s);
+    s = repeat(unit, max + 1);
+    if (validate(s) != -NA_EINVAL)
+        fail_msg("accepted %zu x '%s' (max %zu)", max + 1, unit, max);
+    free(s);
+}
+
+static void test_validate_text_limits(void **state)
+{
+    (void)state;
+    const char *units[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x9a\xa8"};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        check_limits(validate_name, units[i], 1, NAME_MAX_CHARS);
+        check_limits(validate_address, units[i], 1, ADDRESS_MAX);
+        check_limits(validate_relation, units[i], 0, RELATION_MAX);
+        check_limits(validate_registration, units[i], 1, REGISTRATION_MAX);
+        check_limits(validate_vehicle_field, units[i], 0, VEHICLE_FIELD_MAX);
+        check_limits(validate_api_key_name, units[i], 1, API_KEY_NAME_MAX);
+    }
+    assert_int_equal(utf8_length(""), 0);
+    assert_int_equal(utf8_length("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\xa8"), 4);
+    assert_int_equal(validate_text("abc", 3, 3), 0);
+    assert_int_equal(validate_text("abc", 4, 10), -NA_EINVAL);
+    assert_int_equal(validate_text("abc", 0, 2), -NA_EINVAL);
+}
+
+static void test_validate_controls(void **state)
+{
+    (void)state;
+    const char *with_controls[] = {"a\nb", "a\tb", "a\rb", "\x01", "a\x1f", "a\x7f", "\x1b[2J"};
+    for (size_t i = 0; i < sizeof with_controls / sizeof with_controls[0]; i++) {
+        const char *s = with_controls[i];
+        assert_int_equal(validate_name(s), -NA_EINVAL);
+        assert_int_equal(validate_relation(s), -NA_EINVAL);
+        assert_int_equal(validate_registration(s), -NA_EINVAL);
+        assert_int_equal(validate_vehicle_field(s), -NA_EINVAL);
+        assert_int_equal(validate_api_key_name(s), -NA_EINVAL);
+        assert_int_equal(validate_text(s, 0, 100), -NA_EINVAL);
+        assert_int_equal(validate_email(s), -NA_EINVAL);
+        assert_int_equal(validate_phone(s), -NA_EINVAL);
+    }
+    /* Addresses take newlines and nothing else of C0. */
+    assert_int_equal(validate_address("1 High Street\nLeeds\nLS1 1AA"), 0);
+    assert_int_equal(validate_address("\n"), 0);
+    assert_int_equal(validate_address("1 High Street\r\nLeeds"), -NA_EINVAL);
+    assert_int_equal(validate_address("1 High Street\tLeeds"), -NA_EINVAL);
+    assert_int_equal(validate_address("a\x7f"), -NA_EINVAL);
+    assert_int_equal(validate_address(""), -NA_EINVAL);
+    /* Names of spaces only show as nothing. */
+    assert_int_equal(validate_name("   "), -NA_EINVAL);
+    assert_int_equal(validate_name(" a "), 0);
+    assert_int_equal(validate_name("Zo\xc3\xab O'Brien-Smith"), 0);
+}
+
+static void test_validate_username(void **state)
+{
+    (void)state;
+    const char *good[] = {"a", "9", "ann.smith", "ann_smith", "ann-smith", "a.", "a..b", "0a-_."};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (validate_username(good[i]) != 0)
+            fail_msg("refused \"%s\"", good[i]);
+    const char *bad[] = {"",      ".ann", "_ann",  "-ann",        "Ann",  "annA", "ann smith",
+                         "ann@x", "ann/", "ann\n", "j\xc3\xb6rg", "a\"b", "a\\b", "a;b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (validate_username(bad[i]) != -NA_EINVAL)
+            fail_msg("accepted \"%s\"", bad[i]);
+    char *s = repeat("a", USERNAME_MAX);
+    assert_int_equal(validate_username(s), 0);
+    free(s);
+    s = repeat("a", USERNAME_MAX + 1);
+    assert_int_equal(validate_username(s), -NA_EINVAL);
+    free(s);
+}
+
+static void test_validate_email(void **state)
+{
+    (void)state;
+    const char *good[] = {"a@b", "ann.smith@example.org", "a+tag@sub.example.co.uk",
+                          "\xc3\xa9@x.fr"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (validate_email(good[i]) != 0)
+            fail_msg("refused \"%s\"", good[i]);
+    const char *bad[] = {"",           "a",          "ab",         "annexample.org", "@example.org",
+                         "ann@",       "a@b@c",      "ann@@x.org", "ann @x.org",     "ann@x .org",
+                         "ann@x.org ", "\tann@x.org"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (validate_email(bad[i]) != -NA_EINVAL)
+            fail_msg("accepted \"%s\"", bad[i]);
+    /* 254 bytes in all is the limit. */
+    char *s = repeat("a", EMAIL_MAX);
+    s[10] = '@';
+    assert_int_equal(validate_email(s), 0);
+    free(s);
+    s = repeat("a", EMAIL_MAX + 1);
+    s[10] = '@';
+    assert_int_equal(validate_email(s), -NA_EINVAL);
+    free(s);
+}
+
+static void test_validate_phone(void **state)
+{
+    (void)state;
+    const char *good[] = {"999", "+44 113 496 0000", "(0113) 496-0000", "+1.555.0100"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (validate_phone(good[i]) != 0)
+            fail_msg("refused \"%s\"", good[i]);
+    const char *bad[] = {"",    "12",   "1 2",       "+-()12", "++ 12", "0113 496 000O",
+                         "abc", "112x", "0113/4960", "1,2,3",  "12\n3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (validate_phone(bad[i]) != -NA_EINVAL)
+            fail_msg("accepted \"%s\"", bad[i]);
+    char *s = repeat("1", PHONE_MAX);
+    assert_int_equal(validate_phone(s), 0);
+    free(s);
+    s = repeat("1", PHONE_MAX + 1);
+    assert_int_equal(validate_phone(s), -NA_EINVAL);
+    free(s);
+}
+
+static void test_validate_password(void **state)
+{
+    char pw[PASSWORD_MAX_BYTES + 2];
+    (void)state;
+    memset(pw, 'x', sizeof pw);
+    assert_int_equal(validate_new_password(pw, PASSWORD_MIN_BYTES - 1), -NA_EINVAL);
+    assert_int_equal(validate_new_password(pw, PASSWORD_MIN_BYTES), 0);
+    assert_int_equal(validate_new_password(pw, PASSWORD_MAX_BYTES), 0);
+    assert_int_equal(validate_new_password(pw, PASSWORD_MAX_BYTES + 1), -NA_EINVAL);
+    assert_int_equal(validate_new_password(pw, 0), -NA_EINVAL);
+    assert_int_equal(PASSWORD_MIN_BYTES, 10);
+    assert_int_equal(PASSWORD_MAX_BYTES, 256);
+    /* Bytes, not characters: five 2-byte characters are 10 bytes. */
+    const char *accents = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+    assert_int_equal(validate_new_password(accents, strlen(accents)), 0);
+    assert_int_equal(validate_new_password(accents, strlen(accents) - 2), -NA_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roles_round_trip),
+        cmocka_unit_test(test_role_names_order),
+        cmocka_unit_test(test_access_user_layer),
+        cmocka_unit_test(test_access_manage_team_and_profile),
+        cmocka_unit_test(test_throttle_backoff),
+        cmocka_unit_test(test_throttle_lock),
+        cmocka_unit_test(test_validate_text_limits),
+        cmocka_unit_test(test_validate_controls),
+        cmocka_unit_test(test_validate_username),
+        cmocka_unit_test(test_validate_email),
+        cmocka_unit_test(test_validate_phone),
+        cmocka_unit_test(test_validate_password),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
