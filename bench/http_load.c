@@ -102,8 +102,15 @@ int main(int argc, char **argv)
     int64_t *all = xcalloc((size_t)(threads * requests), sizeof *all);
     int64_t t0 = now_us();
     for (int64_t t = 0; t < threads; t++) {
-        jobs[t] = (struct job){argv[1], argv[2], argv[3], argc > 6 && argv[6][0] ? argv[6] : NULL,
-                               argc > 7 ? argv[7] : NULL, requests, (int)t, all + t * requests, 0};
+        jobs[t] = (struct job){argv[1],
+                               argv[2],
+                               argv[3],
+                               argc > 6 && argv[6][0] ? argv[6] : NULL,
+                               argc > 7 ? argv[7] : NULL,
+                               requests,
+                               (int)t,
+                               all + t * requests,
+                               0};
         pthread_create(&tids[t], NULL, run, &jobs[t]);
     }
     int64_t errors = 0;
