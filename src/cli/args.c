@@ -41,7 +41,8 @@ static bool is_help(const char *s)
 static int find_spec(const struct args_spec *spec, size_t nspec, const char *name, size_t len)
 {
     for (size_t i = 0; i < nspec; i++) {
-        if (strlen(spec[i].name) == len && memcmp(spec[i].name, name, len) == 0)
+        /* A slot without name is an option this command does not take. */
+        if (spec[i].name && strlen(spec[i].name) == len && memcmp(spec[i].name, name, len) == 0)
             return (int)i;
     }
     return -1;

@@ -21,7 +21,10 @@ enum args_kind {
     ARGS_LIST,  /* --role VALUE, repeatable */
 };
 
-/* One option a command accepts; name without the leading "--". */
+/*
+ * One option a command accepts; name without the leading "--". A NULL name leaves the slot
+ * unused, so that commands sharing an enum of options can each take a subset.
+ */
 struct args_spec {
     const char *name;
     enum args_kind kind;

@@ -255,3 +255,72 @@ int cli_path(struct cli *cli, char *dst, const char *fmt, ...)
         return cli_usage_error(cli, NULL, "request path too long");
     return 0;
 }
+
+int cli_show_list(struct cli *cli, const json_t *items, const struct cli_column *cols, size_t ncols)
+{
+    if (cli->json)
+        return cli_print_json(cli, items);
+    struct table t;
+    const char **headers = xcalloc(ncols, sizeof(*headers));
+    char **row = xcalloc(ncols, sizeof(*row));
+    for (size_t c = 0; c < ncols; c++)
+        headers[c] = cols[c].header;
+    table_init(&t, ncols, headers);
+    size_t i;
+    const json_t *item;
+    json_array_foreach(items, i, item)
+    {
+        for (size_t c = 0; c < ncols; c++)
+            row[c] = output_json_text(json_object_get(item, cols[c].key));
+        table_add_row(&t, (const char *const *)row);
+        for (size_t c = 0; c < ncols; c++)
+            free(row[c]);
+    }
+    table_print(&t, stdout);
+    table_fini(&t);
+    free(row);
+    free(headers);
+    return 0;
+}
+
+int cli_show_record(struct cli *cli, const json_t *o, const struct cli_column *cols, size_t ncols)
+{
+    if (cli->json)
+        return cli_print_json(cli, o);
+    struct table t;
+    table_init(&t, 2, NULL);
+    for (size_t c = 0; c < ncols; c++)
+        table_add_field(&t, cols[c].header, json_object_get(o, cols[c].key));
+    table_print(&t, stdout);
+    table_fini(&t);
+    return 0;
+}
+
+int cli_set_string(struct cli *cli, const struct cli_command *cmd, json_t *o, const char *key,
+                   const char *option, const char *value, bool empty_is_null)
+{
+    if (!value)
+        return 0;
+    json_t *v = (empty_is_null && value[0] == '\0') ? json_null() : json_string(value);
+    /* json_string refuses text that is not UTF-8. */
+    if (!v)
+        return cli_usage_error(cli, cmd, "%s is not valid UTF-8", option);
+    if (json_object_set_new(o, key, v) != 0)
+        return cli_fail(cli, "out of memory");
+    return 0;
+}
+
+int cli_set_int(struct cli *cli, json_t *o, const char *key, int64_t v)
+{
+    if (json_object_set_new(o, key, json_integer((json_int_t)v)) != 0)
+        return cli_fail(cli, "out of memory");
+    return 0;
+}
+
+int cli_parse_id(struct cli *cli, const struct cli_command *cmd, const char *what, const char *arg,
+                 int64_t *out)
+{
+    if (!args_is_id(arg, out))
+        return cli_usage_error(cli, cmd, "%s must be a positive integer, not '%s'", what, arg);
+    return 0;
+}

@@ -28,6 +28,7 @@ enum cli_exit {
 
 #define CLI_DEFAULT_SERVER "http://127.0.0.1:8080"
 #define CLI_MAX_PATH       4200
+#define CLI_COUNT(a)       (sizeof(a) / sizeof((a)[0]))
 
 struct cli {
     char *server;                 /* base URL in use; owned */
@@ -104,6 +105,37 @@ int cli_list(struct cli *cli, const char *path, json_t **out);
 int cli_resolve_user(struct cli *cli, const char *arg, int64_t *out);
 /* The team id named by arg: an id as is, else a team name looked up. Failures reported. */
 int cli_resolve_team(struct cli *cli, const char *arg, int64_t *out);
+
+/* A column of a list, or a line of a record shown as label and value. */
+struct cli_column {
+    const char *header; /* "NAME" in a list, "name" for a record */
+    const char *key;    /* member of the JSON object */
+};
+
+/*
+ * Prints a list: with --json the array as is, else a table of cols (members shown as by
+ * output_json_text). Reports a write failure.
+ */
+int cli_show_list(struct cli *cli, const json_t *items, const struct cli_column *cols,
+                  size_t ncols);
+
+/* Prints a record: with --json o as is, else one "label  value" line per col. */
+int cli_show_record(struct cli *cli, const json_t *o, const struct cli_column *cols, size_t ncols);
+
+/*
+ * Sets o[key] to the string value (copied); value NULL changes nothing; value "" sets null
+ * when empty_is_null. Reports a usage error of cmd naming option when value is not UTF-8.
+ * Returns 0 or -NA_EINVAL.
+ */
+int cli_set_string(struct cli *cli, const struct cli_command *cmd, json_t *o, const char *key,
+                   const char *option, const char *value, bool empty_is_null);
+
+/* Sets o[key] to the integer v; -NA_EIO (reported) when out of memory. */
+int cli_set_int(struct cli *cli, json_t *o, const char *key, int64_t v);
+
+/* Parses an ID argument; a usage error of cmd naming what when it is not a positive id. */
+int cli_parse_id(struct cli *cli, const struct cli_command *cmd, const char *what, const char *arg,
+                 int64_t *out);
 
 /* Prints v as JSON on stdout (for --json). Reports a write failure. */
 int cli_print_json(struct cli *cli, const json_t *v);

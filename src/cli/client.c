@@ -325,7 +325,8 @@ static int take_page(struct client *c, json_t *page, json_t *all, int64_t *next)
 {
     json_t *items = json_object_get(page, "items");
     json_t *after = json_object_get(page, "next_after");
-    if (!json_is_array(items) || !(json_is_null(after) || json_is_integer(after))) {
+    /* A list that is never paginated may leave next_after out. */
+    if (!json_is_array(items) || !(!after || json_is_null(after) || json_is_integer(after))) {
         set_error(c, CLIENT_ERR_REPLY, 200, "invalid_reply", "the reply is not a list", NULL);
         return -NA_EIO;
     }
