@@ -118,6 +118,8 @@ int cli_dispatch(struct cli *cli, const struct cli_group *g, int argc, char **ar
 static int get_client(struct cli *cli, bool with_token, struct client **out)
 {
     struct client **slot = with_token ? &cli->client : &cli->anon;
+    if (strncmp(cli->server, "http://", 7) != 0 && strncmp(cli->server, "https://", 8) != 0)
+        return cli_usage_error(cli, NULL, "the server URL must start with http:// or https://");
     if (with_token && !cli->token)
         return cli_fail(cli, "not logged in to %s (run 'notalone login --username NAME')",
                         cli->server);
