@@ -215,7 +215,7 @@ static void add_retry_after(struct client *c)
         return;
     size_t n = strlen(c->err.message);
     /* Truncation only shortens what the user reads. */
-    (void)snprintf(c->err.message + n, sizeof(c->err.message) - n, "; retry after %.16s s",
+    (void)snprintf(c->err.message + n, sizeof(c->err.message) - n, " (retry after %.16s s)",
                    hdr->value);
 }
 
