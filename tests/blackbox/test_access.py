@@ -522,3 +522,17 @@ def test_personal_reads_are_audited(world):
     sees_personal = {world.accts[r].id for r in ROLES
                      if LAYER_OF_TEAM_MEMBER[r] in ("personal", "private")}
     assert actors == sees_personal, (actors, sees_personal)
+
+
+def test_line_manager_cannot_add_other_organisation_user(world):
+    for role in ("manager", "admin"):
+        assert_error(world.srv.call("PUT", "/api/v1/teams/%d/members/%d"
+                                    % (world.team_a["id"], world.other_user.id),
+                                    token=token_of(world, role)), 404, "not_found")
+    team = ok(world.srv.call("GET", "/api/v1/teams/%d" % world.team_a["id"],
+                             token=world.host_admin))
+    assert world.other_user.id not in team["member_ids"]
+    assert_error(world.srv.call("PATCH", "/api/v1/teams/%d" % world.team_a["id"],
+                                token=world.host_admin,
+                                body={"line_manager_id": world.other_user.id}),
+                 422, "invalid_field", "line_manager_id")

@@ -652,3 +652,139 @@ def test_audit_events(shared_server, admin, manager):
     # only admins and LSMS read the audit log
     assert_error(shared_server.call("GET", "/api/v1/audit-events", token=manager.token), 403,
                  "forbidden")
+
+
+# -- more rules of the contract ----------------------------------------------------------------
+
+
+def test_session_ttl_sets_expiry(server_factory):
+    import datetime
+    srv = server_factory(extra_args=["--session-ttl", "2h"])
+    otp = srv.initial_admin_password()
+    body = ok(login_raw(srv, "admin", otp))
+    expires = datetime.datetime.strptime(body["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    now = datetime.datetime.utcnow()
+    delta = (expires - now).total_seconds()
+    assert 2 * 3600 - 120 <= delta <= 2 * 3600 + 120, body["expires_at"]
+
+
+def test_login_username_is_lowercased(shared_server, admin):
+    acct = new_account(shared_server, admin, unique("lower"), ["worker"])
+    body = ok(login_raw(shared_server, acct.username.upper(), PASSWORD))
+    assert body["user"]["id"] == acct.id
+
+
+def test_wrong_current_password_counts_as_failed_login(shared_server, admin):
+    acct = new_account(shared_server, admin, unique("cpt"), ["worker"])
+    for i in range(3):
+        assert_error(change_password(shared_server, acct.token, "wrong current %d" % i,
+                                     "brand new password"), 401, "invalid_credentials")
+    st, body, headers = login_raw(shared_server, acct.username, PASSWORD)
+    assert_error((st, body, headers), 429, "too_many_attempts")
+    assert "retry-after" in headers
+
+
+def test_password_length_counts_bytes(shared_server, admin):
+    acct = new_account(shared_server, admin, unique("pwb"), ["worker"])
+    assert_error(change_password(shared_server, acct.token, PASSWORD, "é" * 4 + "a"), 422,
+                 "invalid_field", "new_password")
+    ok(change_password(shared_server, acct.token, PASSWORD, "é" * 5), 204)
+    login(shared_server, acct.username, "é" * 5)
+
+
+def test_next_of_kin_is_replaced_whole(shared_server, admin):
+    acct = new_account(shared_server, admin, unique("nok"), ["worker"],
+                       next_of_kin={"name": "A", "relation": "mother", "phone": "0113 496 0005"})
+    body = ok(shared_server.call("PATCH", "/api/v1/users/%d" % acct.id, token=acct.token,
+                                 body={"next_of_kin": {"name": "B"}}))
+    nok = body["next_of_kin"]
+    assert nok["name"] == "B"
+    assert nok.get("relation") in (None, "") and nok.get("phone") is None, nok
+    body = ok(shared_server.call("PATCH", "/api/v1/users/%d" % acct.id, token=acct.token,
+                                 body={"next_of_kin": None, "home_address": "5 New Street"}))
+    assert body["next_of_kin"] is None and body["home_address"] == "5 New Street"
+    again = ok(shared_server.call("GET", "/api/v1/users/%d" % acct.id, token=acct.token))
+    assert again["next_of_kin"] is None and again["home_address"] == "5 New Street"
+
+
+def test_team_delete_updates_members(shared_server, admin):
+    team = create_team(shared_server, admin, unique("Gone "))
+    user, _ = create_user(shared_server, admin, unique("gm"), ["worker"], team_ids=[team["id"]])
+    assert user["team_ids"] == [team["id"]]
+    ok(shared_server.call("DELETE", "/api/v1/teams/%d" % team["id"], token=admin), 204)
+    assert ok(shared_server.call("GET", "/api/v1/users/%d" % user["id"],
+                                 token=admin))["team_ids"] == []
+
+
+def test_vehicle_of_another_user_404(shared_server, admin):
+    a, _ = create_user(shared_server, admin, unique("va"), ["worker"])
+    b, _ = create_user(shared_server, admin, unique("vb"), ["worker"])
+    v = ok(shared_server.call("POST", "/api/v1/users/%d/vehicles" % b["id"], token=admin,
+                              body={"registration": "VB1"}), 201)
+    assert_error(shared_server.call("DELETE", "/api/v1/users/%d/vehicles/%d" % (a["id"], v["id"]),
+                                    token=admin), 404, "not_found")
+    listed = ok(shared_server.call("GET", "/api/v1/users/%d/vehicles" % b["id"], token=admin))
+    assert [x["id"] for x in listed["items"]] == [v["id"]]
+
+
+def test_concurrent_creates_same_username(shared_server, admin):
+    import threading
+    username = unique("race")
+    results = []
+
+    def create():
+        st, body, _ = shared_server.call("POST", "/api/v1/users", token=admin, body={
+            "username": username, "display_name": "Race", "roles": ["worker"]})
+        results.append(st)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [201] + [409] * 5, results
+    assert len(list_all(shared_server, "/api/v1/users?username=%s" % username, admin)) == 1
+
+
+def test_audit_actions_recorded(shared_server, admin):
+    mgr = new_account(shared_server, admin, unique("aud"), ["manager"])
+    assert_error(login_raw(shared_server, mgr.username, "a wrong password"), 401)
+    team = create_team(shared_server, admin, unique("Aud "))
+    ok(shared_server.call("PATCH", "/api/v1/teams/%d" % team["id"], token=admin,
+                          body={"line_manager_id": mgr.id}))
+    ok(shared_server.call("PUT", "/api/v1/teams/%d/members/%d" % (team["id"], mgr.id),
+                          token=admin), 204)
+    ok(shared_server.call("DELETE", "/api/v1/teams/%d/members/%d" % (team["id"], mgr.id),
+                          token=admin), 204)
+    ok(shared_server.call("DELETE", "/api/v1/teams/%d" % team["id"], token=admin), 204)
+    ok(shared_server.call("PATCH", "/api/v1/users/%d" % mgr.id, token=admin,
+                          body={"display_name": "Audited"}))
+    v = ok(shared_server.call("POST", "/api/v1/users/%d/vehicles" % mgr.id, token=mgr.token,
+                              body={"registration": "AU1"}), 201)
+    ok(shared_server.call("DELETE", "/api/v1/users/%d/vehicles/%d" % (mgr.id, v["id"]),
+                          token=mgr.token), 204)
+    k = ok(shared_server.call("POST", "/api/v1/api-keys", token=mgr.token, body={"name": "a"}),
+           201)
+    ok(shared_server.call("DELETE", "/api/v1/api-keys/%d" % k["api_key"]["id"], token=mgr.token),
+       204)
+    ok(shared_server.call("POST", "/api/v1/users/%d/password-reset" % mgr.id, token=admin))
+    org, _, _ = create_org(shared_server, admin, unique("Aud Org "), unique("audorg"))
+    host_id = ok(shared_server.call("GET", "/api/v1/me", token=admin))["organisation"]["id"]
+    me = ok(shared_server.call("GET", "/api/v1/organisations/%d" % host_id, token=admin))
+    ok(shared_server.call("PATCH", "/api/v1/organisations/%d" % host_id, token=admin,
+                          body={"name": me["name"]}))
+
+    events = ok(shared_server.call("GET", "/api/v1/audit-events?limit=200", token=admin))["items"]
+    seen = {(e["action"], e["target_id"]) for e in events}
+    actions = {e["action"] for e in events}
+    for action in ("login.success", "login.failure", "password.change", "password.reset",
+                   "organisation.create", "organisation.update", "team.create", "team.update",
+                   "team.delete", "team.member_add", "team.member_remove", "user.create",
+                   "user.update", "vehicle.add", "vehicle.delete", "api_key.create",
+                   "api_key.revoke"):
+        assert action in actions, (action, sorted(actions))
+    assert ("team.delete", team["id"]) in seen
+    assert ("password.reset", mgr.id) in seen
+    assert ("vehicle.delete", v["id"]) in seen or any(
+        e["action"] == "vehicle.delete" and e["actor_user_id"] == mgr.id for e in events)
+    assert ("organisation.create", org["id"]) in seen
