@@ -9,6 +9,7 @@ import http.client
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 
 READY_TIMEOUT = 20.0
 
+_base_tmp = None
 _unique = itertools.count(1)
 _unique_lock = threading.Lock()
 
@@ -42,6 +44,19 @@ def unique(prefix="x"):
     with _unique_lock:
         n = next(_unique)
     return "%s%d-%d" % (prefix, os.getpid() % 10000, n)
+
+
+def tmp_dir(prefix):
+    """A directory under this run's scratch directory (removed when every test passed)."""
+    global _base_tmp
+    if _base_tmp is None:
+        _base_tmp = tempfile.mkdtemp(prefix="notalone-bb-")
+    return tempfile.mkdtemp(prefix=prefix, dir=_base_tmp)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _base_tmp is not None and exitstatus == 0:
+        shutil.rmtree(_base_tmp, ignore_errors=True)
 
 
 def free_port():
@@ -467,7 +482,7 @@ _live_module_factories = []
 @pytest.fixture
 def server_factory():
     """Starts servers for one test; each is stopped and checked after the test."""
-    factory = ServerFactory(tempfile.mkdtemp(prefix="notalone-bb-"))
+    factory = ServerFactory(tmp_dir("test-"))
     yield factory
     problems = factory.close()
     if problems:
@@ -482,7 +497,7 @@ def server(server_factory):
 
 @pytest.fixture(scope="module")
 def module_factory():
-    factory = ServerFactory(tempfile.mkdtemp(prefix="notalone-bb-"))
+    factory = ServerFactory(tmp_dir("module-"))
     _live_module_factories.append(factory)
     yield factory
     _live_module_factories.remove(factory)

@@ -788,3 +788,37 @@ def test_audit_actions_recorded(shared_server, admin):
     assert ("vehicle.delete", v["id"]) in seen or any(
         e["action"] == "vehicle.delete" and e["actor_user_id"] == mgr.id for e in events)
     assert ("organisation.create", org["id"]) in seen
+
+
+def test_login_throttling_unknown_username(shared_server):
+    name = unique("ghost")
+    for i in range(3):
+        assert_error(login_raw(shared_server, name, "wrong password %d" % i), 401,
+                     "invalid_credentials")
+    st, body, headers = login_raw(shared_server, name, "wrong password 3")
+    assert_error((st, body, headers), 429, "too_many_attempts")
+    assert "retry-after" in headers
+
+
+def test_login_time_does_not_reveal_users(shared_server, admin):
+    import time
+    existing = [create_user(shared_server, admin, unique("tm"), ["worker"])[0]["username"]
+                for _ in range(3)]
+
+    def timed(username):
+        t0 = time.monotonic()
+        assert_error(login_raw(shared_server, username, "not the password"), 401,
+                     "invalid_credentials")
+        return time.monotonic() - t0
+
+    known = sorted(timed(u) for u in existing)
+    unknown = sorted(timed(unique("nouser")) for _ in range(3))
+    # the same work is done for an unknown user: not an order of magnitude faster
+    assert unknown[1] >= 0.4 * known[1], (known, unknown)
+
+
+def test_password_reset_body(shared_server, admin):
+    user, _ = create_user(shared_server, admin, unique("prb"), ["worker"])
+    assert_error(shared_server.call("POST", "/api/v1/users/%d/password-reset" % user["id"],
+                                    token=admin, body={"password": "chosen by admin"}),
+                 422, "invalid_field", "password")

@@ -5,12 +5,11 @@ import os
 import re
 import stat
 import subprocess
-import tempfile
 
 import pytest
 
 from conftest import (ADMIN_PASSWORD, NOTALONE_CLI, PASSWORD, activate, assert_error, free_port,
-                      list_all, login, login_raw, ok, unique)
+                      list_all, login, login_raw, ok, tmp_dir, unique)
 
 
 class Cli:
@@ -18,7 +17,7 @@ class Cli:
 
     def __init__(self, server):
         self.server = server
-        self.home = tempfile.mkdtemp(prefix="cli-home-")
+        self.home = tmp_dir("cli-home-")
         self.config = os.path.join(self.home, "config")
         os.makedirs(self.config)
 
