@@ -59,6 +59,7 @@ struct request {
 enum route_flags {
     ROUTE_PUBLIC = 1u << 0,      /* no authentication */
     ROUTE_PWCHANGE_OK = 1u << 1, /* allowed while a one-time password is in force */
+    ROUTE_BODY = 1u << 2,        /* takes a JSON body, which must not be empty */
 };
 
 struct route {

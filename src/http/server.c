@@ -282,6 +282,8 @@ static int parse_body(struct exchange *x, struct MHD_Connection *c)
 {
     struct request *r = &x->req;
     if (x->body.len == 0) {
+        if (api_routes[x->route].flags & ROUTE_BODY)
+            return request_fail(r, -NA_EMALFORMED, NULL, "a JSON object body is required");
         r->body = json_object();
         return 0;
     }
