@@ -45,6 +45,7 @@ struct exchange {
     bool too_big;
     size_t discarded; /* bytes of a too large body thrown away */
     bool answered;
+    struct server *server;
     size_t route;
     int64_t start_us;
 };
@@ -169,6 +170,23 @@ static char *error_body(int err, const char *field, const char *message, size_t 
     return text;
 }
 
+/*
+ * Bookkeeping once the answer is queued. Done here rather than when libmicrohttpd reports
+ * the request complete: that report can wait for the worker thread's next wake-up, long
+ * after the client has its answer.
+ */
+static enum MHD_Result finish(struct exchange *x, enum MHD_Result queued)
+{
+    struct server *s = x->server;
+    int64_t us = monotonic_us() - x->start_us;
+    metrics_observe(s->api->metrics, x->route, x->req.status, us);
+    log_debug("http_request", "method=%s route=%s status=%d us=%lld", x->req.method,
+              x->route < api_routes_count ? api_routes[x->route].pattern : "unmatched",
+              x->req.status, (long long)us);
+    atomic_fetch_sub(&s->in_flight, 1);
+    return queued;
+}
+
 static enum MHD_Result answer_error(struct MHD_Connection *c, struct exchange *x, int err)
 {
     struct request *r = &x->req;
@@ -180,7 +198,7 @@ static enum MHD_Result answer_error(struct MHD_Connection *c, struct exchange *x
     if (r->status >= 500)
         log_error("http_error", "method=%s route=%zu status=%d code=%s", r->method, x->route,
                   r->status, na_error_code(err));
-    return queue_bytes(c, r->status, body, len, "application/json", r);
+    return finish(x, queue_bytes(c, r->status, body, len, "application/json", r));
 }
 
 static enum MHD_Result answer_ok(struct MHD_Connection *c, struct exchange *x)
@@ -189,14 +207,14 @@ static enum MHD_Result answer_ok(struct MHD_Connection *c, struct exchange *x)
     x->answered = true;
     if (r->content_type) {
         size_t len = r->text.len;
-        return queue_bytes(c, r->status, buf_take(&r->text), len, r->content_type, r);
+        return finish(x, queue_bytes(c, r->status, buf_take(&r->text), len, r->content_type, r));
     }
     if (!r->answer) {
         r->status = 204;
-        return queue_bytes(c, 204, NULL, 0, NULL, r);
+        return finish(x, queue_bytes(c, 204, NULL, 0, NULL, r));
     }
     char *text = json_dumps(r->answer, JSON_COMPACT);
-    return queue_bytes(c, r->status, text, strlen(text), "application/json", r);
+    return finish(x, queue_bytes(c, r->status, text, strlen(text), "application/json", r));
 }
 
 /* ---- routing and authentication ---- */
@@ -367,6 +385,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!x) {
         x = xcalloc(1, sizeof *x);
         *con_cls = x;
+        x->server = s;
         atomic_fetch_add(&s->in_flight, 1);
         x->start_us = monotonic_us();
         x->route = api_routes_count;
@@ -405,18 +424,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    struct server *s = cls;
     struct exchange *x = *con_cls;
+    (void)cls;
     (void)c;
     (void)toe;
     if (!x)
         return;
-    int64_t us = monotonic_us() - x->start_us;
-    if (x->answered)
-        metrics_observe(s->api->metrics, x->route, x->req.status, us);
-    log_debug("http_request", "method=%s route=%s status=%d us=%lld", x->req.method,
-              x->route < api_routes_count ? api_routes[x->route].pattern : "unmatched",
-              x->req.status, (long long)us);
+    /* A request dropped before it was answered (client gone, shutdown) still ends here. */
+    if (!x->answered)
+        atomic_fetch_sub(&x->server->in_flight, 1);
     json_decref(x->req.body);
     json_decref(x->req.answer);
     free(x->req.managed_team_ids);
@@ -424,7 +440,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     buf_fini(&x->body);
     free(x);
     *con_cls = NULL;
-    atomic_fetch_sub(&s->in_flight, 1);
 }
 
 /* ---- start and stop ---- */
@@ -490,13 +505,16 @@ void server_stop(struct server *s)
 {
     if (!s)
         return;
-    /* Stop accepting, then give the requests in flight up to 10 s to be answered before
-     * the connections are closed. Idle keep-alive connections are not waited for. */
+    /* Stop accepting, then give the requests in flight up to 10 s to be answered, and the
+     * answers a moment to be written, before the connections are closed. Idle keep-alive
+     * connections are not waited for. */
     MHD_socket listen_fd = MHD_quiesce_daemon(s->mhd);
     for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++) {
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
+    struct timespec flush = {0, 100 * 1000 * 1000};
+    nanosleep(&flush, NULL);
     MHD_stop_daemon(s->mhd);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
