@@ -136,7 +136,10 @@ int api_team_delete(struct request *r)
     return rc ? rc : request_answer(r, 204, NULL);
 }
 
-/* Adds (add true) or removes the user of the path to or from the team of the path. */
+/*
+ * Adds (add true) or removes the user of the path to or from the team of the path. Admins
+ * only: membership of a team gives its line manager the member's contact and next of kin.
+ */
 static int change_member(struct request *r, bool add)
 {
     int64_t team_id, user_id;
@@ -148,7 +151,7 @@ static int change_member(struct request *r, bool add)
     if (!rc)
         rc = store_team_get(r->st, r->who.organisation_id, team_id, &t);
     team_row_fini(&t);
-    if (!rc && !access_can_manage_team(&r->who, team_id))
+    if (!rc && !access_has_role(&r->who, ROLE_ADMIN))
         rc = -NA_EFORBIDDEN;
     if (!rc)
         rc = store_begin(r->st);

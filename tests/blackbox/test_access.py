@@ -71,6 +71,8 @@ def world(shared_server):
     # users only acted upon
     w.joiner, _ = create_user(srv, admin_token, unique("joiner"), ["worker"])
     w.reset_me, _ = create_user(srv, admin_token, unique("resetme"), ["worker"])
+    w.bystander, _ = create_user(srv, admin_token, unique("bystander"), ["worker"],
+                                 team_ids=[w.team_a["id"]])
     # one API key per account of the host organisation
     w.keys = {}
     for key, acct in accts.items():
@@ -127,6 +129,11 @@ def ep_delete_team(w, role):
 
 def ep_add_member(w, role):
     return w.srv.call("PUT", "/api/v1/teams/%d/members/%d" % (w.team_a["id"], w.joiner["id"]),
+                      token=token_of(w, role))
+
+
+def ep_remove_member_managed_team(w, role):
+    return w.srv.call("DELETE", "/api/v1/teams/%d/members/%d" % (w.team_a["id"], w.bystander["id"]),
                       token=token_of(w, role))
 
 
@@ -214,7 +221,8 @@ TABLE = [
     ("create team", ep_create_team, expect({"admin"}, 201)),
     ("update team", ep_update_team, expect({"admin"}, 200)),
     ("delete team", ep_delete_team, expect({"admin"}, 204)),
-    ("add member", ep_add_member, expect({"admin", "manager"}, 204)),
+    ("add member", ep_add_member, expect({"admin"}, 204)),
+    ("remove member of a managed team", ep_remove_member_managed_team, expect({"admin"}, 204)),
     ("remove member of an unmanaged team", ep_remove_member_other_team, expect({"admin"}, 204)),
     ("create user", ep_create_user, expect({"admin"}, 201)),
     ("patch another user's roles", ep_patch_roles, expect({"admin"}, 200)),
@@ -266,11 +274,16 @@ def test_own_roles_are_not_self_editable(world):
         assert me["user"]["disabled"] is False
 
 
-def test_member_added_by_line_manager_is_in_team(world):
-    ok(ep_add_member(world, "manager"), 204)
-    team = ok(world.srv.call("GET", "/api/v1/teams/%d" % world.team_a["id"],
-                             token=world.accts["worker"].token))
-    assert world.joiner["id"] in team["member_ids"]
+def test_line_manager_cannot_pull_a_user_into_their_team(world):
+    """Adding a member would give the line manager the user's contact and next of kin."""
+    mgr = world.accts["manager"].token
+    stranger = world.accts["stranger"].id
+    assert_error(world.srv.call("PUT", "/api/v1/teams/%d/members/%d"
+                                % (world.team_a["id"], stranger), token=mgr), 403, "forbidden")
+    team = ok(world.srv.call("GET", "/api/v1/teams/%d" % world.team_a["id"], token=mgr))
+    assert stranger not in team["member_ids"]
+    check_layer(ok(world.srv.call("GET", "/api/v1/users/%d" % stranger, token=mgr)), "directory",
+                "manager")
 
 
 def test_api_key_list_scope(world):
@@ -525,10 +538,10 @@ def test_personal_reads_are_audited(world):
 
 
 def test_line_manager_cannot_add_other_organisation_user(world):
-    for role in ("manager", "admin"):
+    for role, status, code in (("manager", 403, "forbidden"), ("admin", 404, "not_found")):
         assert_error(world.srv.call("PUT", "/api/v1/teams/%d/members/%d"
                                     % (world.team_a["id"], world.other_user.id),
-                                    token=token_of(world, role)), 404, "not_found")
+                                    token=token_of(world, role)), status, code)
     team = ok(world.srv.call("GET", "/api/v1/teams/%d" % world.team_a["id"],
                              token=world.host_admin))
     assert world.other_user.id not in team["member_ids"]

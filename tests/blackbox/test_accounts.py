@@ -319,14 +319,15 @@ def test_team_members(shared_server, admin, manager):
     members = list_all(shared_server, "/api/v1/users?team_id=%d" % tid, admin)
     assert sorted(u["id"] for u in members) == sorted([u1["id"], u2["id"]])
 
-    # the line manager may remove and add members too
-    ok(shared_server.call("DELETE", path, token=manager.token), 204)
-    ok(shared_server.call("DELETE", path, token=manager.token), 204)
+    # the line manager may neither remove nor add members
+    assert_error(shared_server.call("DELETE", path, token=manager.token), 403, "forbidden")
+    ok(shared_server.call("DELETE", path, token=admin), 204)
+    ok(shared_server.call("DELETE", path, token=admin), 204)
     body = ok(shared_server.call("GET", "/api/v1/teams/%d" % tid, token=admin))
     assert body["member_ids"] == [u2["id"]]
     assert tid not in ok(shared_server.call("GET", "/api/v1/users/%d" % u1["id"],
                                             token=admin))["team_ids"]
-    ok(shared_server.call("PUT", path, token=manager.token), 204)
+    assert_error(shared_server.call("PUT", path, token=manager.token), 403, "forbidden")
 
     assert_error(shared_server.call("PUT", "/api/v1/teams/%d/members/987654321" % tid,
                                     token=admin), 404, "not_found")
