@@ -1,5 +1,6 @@
 #include "util/clock.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,12 +34,17 @@ struct clock clock_simulated(int64_t start_ms)
 
 int64_t clock_now_ms(const struct clock *c)
 {
-    return c->now ? c->now(c) : c->sim_ms;
+    return c->now ? c->now(c) : atomic_load(&c->sim_ms);
+}
+
+int clock_is_simulated(const struct clock *c)
+{
+    return c->now == NULL;
 }
 
 void clock_advance(struct clock *c, int64_t ms)
 {
-    c->sim_ms += ms;
+    atomic_fetch_add(&c->sim_ms, ms);
 }
 
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */

@@ -12,7 +12,8 @@
 struct clock {
     /* NULL for the simulated clock, which returns sim_ms. */
     int64_t (*now)(const struct clock *c);
-    int64_t sim_ms;
+    /* Atomic: a test moves the simulated clock from one thread while others read it. */
+    _Atomic int64_t sim_ms;
 };
 
 /* The system clock (CLOCK_REALTIME). */
@@ -21,7 +22,9 @@ struct clock clock_system(void);
 struct clock clock_simulated(int64_t start_ms);
 /* Current time of c in ms. */
 int64_t clock_now_ms(const struct clock *c);
-/* Moves a simulated clock forward by ms. */
+/* True for a simulated clock. */
+int clock_is_simulated(const struct clock *c);
+/* Moves a simulated clock forward by ms (thread-safe). */
 void clock_advance(struct clock *c, int64_t ms);
 /* The system's wall-clock time in ms, for log timestamps only. */
 int64_t clock_system_ms(void);
