@@ -9,7 +9,8 @@
 #include "util/error.h"
 #include "util/str.h"
 
-enum setting_type { SET_STRING, SET_INT, SET_DURATION, SET_LOG_LEVEL, SET_FLAG };
+/* SET_FLAG: an action of the command line only (--help); SET_BOOL: a setting like any other. */
+enum setting_type { SET_STRING, SET_INT, SET_DURATION, SET_LOG_LEVEL, SET_FLAG, SET_BOOL };
 
 struct setting {
     const char *name; /* file key; the flag and variable are derived from it */
@@ -39,6 +40,17 @@ static const struct setting settings[] = {
      "name of the host organisation created at first start [notalone]"},
     {"admin_username", SET_STRING, OFF(admin_username), 0, 0,
      "username of the first administrator [admin]"},
+    {"simulated_clock", SET_STRING, OFF(simulated_clock), 0, 0,
+     "run on a simulated clock starting at this RFC 3339 time (tests only)"},
+    {"reminder_before", SET_DURATION, OFF(reminder_before_s), 0, 86400,
+     "remind the worker this long before a deadline; 0: never [5m]"},
+    {"public_url", SET_STRING, OFF(public_url), 0, 0,
+     "base URL of links in notifications [http://LISTEN]"},
+    {"smtp_url", SET_STRING, OFF(smtp_url), 0, 0, "SMTP server for email, smtp://host:port"},
+    {"smtp_from", SET_STRING, OFF(smtp_from), 0, 0, "sender address of email [notalone@localhost]"},
+    {"smtp_starttls", SET_BOOL, OFF(smtp_starttls), 0, 0, "require STARTTLS with the SMTP server"},
+    {"smtp_user", SET_STRING, OFF(smtp_user), 0, 0, "SMTP user name"},
+    {"smtp_password", SET_STRING, OFF(smtp_password), 0, 0, "SMTP password (never logged)"},
     {"print_routes", SET_FLAG, OFF(print_routes), 0, 0, "print the HTTP routes and exit"},
     {"help", SET_FLAG, OFF(help), 0, 0, "print this help and exit"},
     {"version", SET_FLAG, OFF(version), 0, 0, "print the version and exit"},
@@ -59,6 +71,8 @@ void config_init(struct config *cfg)
     cfg->request_timeout_s = 30;
     cfg->organisation_name = xstrdup("notalone");
     cfg->admin_username = xstrdup("admin");
+    cfg->reminder_before_s = 300;
+    cfg->smtp_from = xstrdup("notalone@localhost");
 }
 
 void config_fini(struct config *cfg)
@@ -100,9 +114,13 @@ static int apply(struct config *cfg, const struct setting *s, const char *v, con
             goto bad;
         return 0;
     case SET_FLAG:
-        if (strcmp(v, "true") && strcmp(v, "1"))
+    case SET_BOOL:
+        if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+            *(bool *)field = true;
+        else if (s->type == SET_BOOL && (strcmp(v, "false") == 0 || strcmp(v, "0") == 0))
+            *(bool *)field = false;
+        else
             goto bad;
-        *(bool *)field = true;
         return 0;
     }
 bad:
@@ -163,8 +181,8 @@ static int json_setting_text(json_t *v, char *buf, size_t n)
         return snprintf(buf, n, "%s", json_string_value(v)) < (int)n ? 0 : -NA_EINVAL;
     if (json_is_integer(v))
         return snprintf(buf, n, "%lld", (long long)json_integer_value(v)) < (int)n ? 0 : -NA_EINVAL;
-    if (json_is_true(v))
-        return snprintf(buf, n, "true") < (int)n ? 0 : -NA_EINVAL;
+    if (json_is_boolean(v))
+        return snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false") < (int)n ? 0 : -NA_EINVAL;
     return -NA_EINVAL;
 }
 
@@ -222,7 +240,7 @@ static int load_flags(struct config *cfg, int argc, char **argv, bool only_confi
             return -NA_EINVAL;
         }
         const char *v = eq ? eq + 1 : NULL;
-        if (!v && s->type == SET_FLAG)
+        if (!v && (s->type == SET_FLAG || s->type == SET_BOOL))
             v = "true";
         if (!v && ++i < argc)
             v = argv[i];

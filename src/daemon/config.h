@@ -24,7 +24,15 @@ struct config {
     int64_t request_timeout_s;
     char *organisation_name; /* the host organisation created at first start */
     char *admin_username;    /* its first administrator */
-    bool print_routes;       /* print the route table and exit */
+    char *simulated_clock;   /* RFC 3339 start of a simulated clock (tests); NULL: real */
+    int64_t reminder_before_s;
+    char *public_url; /* base of links in notifications; NULL: http://<listen> */
+    char *smtp_url;   /* NULL: no email */
+    char *smtp_from;
+    bool smtp_starttls;
+    char *smtp_user;
+    char *smtp_password;
+    bool print_routes; /* print the route table and exit */
     bool help;
     bool version;
 };

@@ -1,0 +1,488 @@
+/*
+ * Escalation cases: opening one when a deadline passes, telling each level's contacts,
+ * climbing, and the outcomes. Used by the scheduler (engine.c) and by the HTTP handlers
+ * (acknowledge, resolve, a worker checking in), always inside the caller's transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/roles.h"
+#include "http/render.h"
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/secret.h"
+#include "watch/cases.h"
+
+static void st_ids_push(int64_t **arr, size_t *n, int64_t v)
+{
+    *arr = xrealloc(*arr, *n + 1, sizeof **arr);
+    (*arr)[(*n)++] = v;
+}
+
+#define ACK_LINK_TTL_MS (24LL * 3600 * 1000)
+
+void contacts_fini(struct contacts *c)
+{
+    free(c->users);
+    memset(c, 0, sizeof *c);
+}
+
+/* Enabled users of the organisation holding role, other than the worker. */
+static int users_with_role(struct store *st, const struct visit_row *v, unsigned role,
+                           struct contacts *out)
+{
+    struct user_filter f = {.roles = role};
+    struct user_row *rows = NULL;
+    size_t n = 0;
+    int rc = store_user_list(st, v->organisation_id, &f, 0, STORE_LIST_MAX, &rows, &n);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!rows[i].disabled && rows[i].id != v->worker_id)
+            st_ids_push(&out->users, &out->n_users, rows[i].id);
+    user_rows_free(rows, n);
+    return rc;
+}
+
+static int one_user(struct store *st, int64_t org_id, int64_t user_id, struct contacts *out)
+{
+    struct user_row u = {0};
+    int rc = store_user_get(st, org_id, user_id, &u);
+    if (rc == -NA_ENOTFOUND)
+        return 0; /* gone since the policy was written: not reachable */
+    if (!rc && !u.disabled)
+        st_ids_push(&out->users, &out->n_users, user_id);
+    user_row_fini(&u);
+    return rc;
+}
+
+int level_contacts(struct store *st, const struct visit_row *v, const struct escalation_level *l,
+                   struct contacts *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (l->contact) {
+    case CONTACT_BUDDY:
+        /* Until the buddy accepts, the line manager is the first contact (§6.18.3). */
+        if (v->buddy_id && v->buddy_accepted_at)
+            return one_user(st, v->organisation_id, v->buddy_id, out);
+        return 0;
+    case CONTACT_LINE_MANAGER: {
+        int rc = store_line_managers_of(st, v->organisation_id, v->worker_id, &out->users,
+                                        &out->n_users);
+        for (size_t i = 0; !rc && i < out->n_users; i++)
+            if (out->users[i] == v->worker_id)
+                out->users[i] = out->users[--out->n_users];
+        return rc;
+    }
+    case CONTACT_SENIOR_MANAGER:
+        return users_with_role(st, v, ROLE_SENIOR_MANAGER, out);
+    case CONTACT_USER:
+        return one_user(st, v->organisation_id, l->target_id, out);
+    case CONTACT_CHANNEL: {
+        struct channel_row c = {0};
+        int rc = store_channel_get(st, v->organisation_id, l->target_id, &c);
+        if (!rc && c.user_id == 0)
+            out->channel_id = c.id;
+        channel_row_fini(&c);
+        return rc == -NA_ENOTFOUND ? 0 : rc;
+    }
+    }
+    return 0;
+}
+
+int reachable_levels(struct store *st, const struct visit_row *v, const struct escalation_policy *p,
+                     bool *reachable)
+{
+    for (size_t i = 0; i < p->n_levels; i++) {
+        struct contacts c;
+        int rc = level_contacts(st, v, &p->levels[i], &c);
+        reachable[i] = c.n_users > 0 || c.channel_id > 0;
+        contacts_fini(&c);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static const char *worker_name(json_t *pack)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(pack, "worker"), "name"));
+    return s ? s : "A worker";
+}
+
+static int add_step(struct store *st, const struct escalation_row *e, int64_t now, const char *kind,
+                    int64_t user_id, int64_t channel_id, int64_t outbox_id, const char *detail)
+{
+    struct escalation_step s = {.escalation_id = e->id,
+                                .organisation_id = e->organisation_id,
+                                .at = now,
+                                .level = e->c.level,
+                                .kind = kind,
+                                .user_id = user_id,
+                                .channel_id = channel_id,
+                                .outbox_id = outbox_id,
+                                .detail = detail};
+    return store_escalation_step_add(st, &s);
+}
+
+/* A fresh one-time acknowledgement link for user_id into link (size n). */
+static int ack_link(struct watch *w, struct store *st, const struct escalation_row *e,
+                    int64_t user_id, int64_t now, char *link, size_t n)
+{
+    char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_HEX + 1];
+    secret_token_new("na_a_", token, sizeof token);
+    secret_hash_hex(token, strlen(token), hash);
+    snprintf(link, n, "%s/api/v1/ack/%s", w->public_url, token);
+    return store_ack_link_create(st, hash, e->id, user_id, now + ACK_LINK_TTL_MS);
+}
+
+/* Text of an escalation notice for one level, and its JSON payload (without the link). */
+static void escalation_message(const struct escalation_row *e, const struct escalation_policy *p,
+                               json_t *pack, struct buf *subject, struct buf *text)
+{
+    char deadline[40];
+    const struct escalation_level *l = &p->levels[e->c.level];
+    time_format_iso(e->missed_deadline_at, deadline, sizeof deadline);
+    buf_appendf(subject, "URGENT: %s has not checked in (visit %lld)", worker_name(pack),
+                (long long)e->visit_id);
+    buf_appendf(text,
+                "%s has not checked in or come back safe by the deadline, %s, and has not been "
+                "in touch since.\n\nYou are told as %s (level %d of %zu). Try to reach them now. "
+                "Acknowledge to take the case; if it is not resolved within %lld minutes the "
+                "next contact is told.\n\n",
+                worker_name(pack), deadline, escalation_contact_name(l->contact), e->c.level + 1,
+                p->n_levels, (long long)(l->limit_ms / 60000));
+    pack_text(pack, text);
+}
+
+static json_t *escalation_json(const struct escalation_row *e, const struct escalation_policy *p)
+{
+    return json_pack("{s:I,s:i,s:s,s:o,s:o,s:o}", "id", (json_int_t)e->id, "level", e->c.level,
+                     "contact", escalation_contact_name(p->levels[e->c.level].contact),
+                     "level_due_at", render_time(e->c.level_due_at), "opened_at",
+                     render_time(e->c.opened_at), "missed_deadline_at",
+                     render_time(e->missed_deadline_at));
+}
+
+/* Tells one user of the level, with their own acknowledgement link. */
+static int tell_user(struct watch *w, struct store *st, const struct escalation_row *e,
+                     struct notice *n, json_t *payload, int64_t user_id, int64_t now,
+                     struct id_list *outbox)
+{
+    char link[512];
+    int rc = ack_link(w, st, e, user_id, now, link, sizeof link);
+    if (rc)
+        return rc;
+    json_object_set_new(payload, "acknowledge_url", json_string(link));
+    n->link = link;
+    size_t before = outbox->n;
+    rc = notice_user(w, st, e->organisation_id, user_id, n, now, outbox);
+    for (size_t i = before; !rc && i < outbox->n; i++)
+        rc = add_step(st, e, now, "notified", user_id, 0, outbox->ids[i], NULL);
+    n->link = NULL;
+    return rc;
+}
+
+static int tell_channel(struct watch *w, struct store *st, const struct escalation_row *e,
+                        struct notice *n, int64_t channel_id, int64_t now, struct id_list *outbox)
+{
+    struct channel_row c = {0};
+    int rc = store_channel_get(st, e->organisation_id, channel_id, &c);
+    size_t before = outbox->n;
+    if (!rc)
+        rc = notice_channel(w, st, &c, n, now, outbox);
+    for (size_t i = before; !rc && i < outbox->n; i++)
+        rc = add_step(st, e, now, "notified", 0, channel_id, outbox->ids[i], NULL);
+    channel_row_fini(&c);
+    return rc;
+}
+
+/* Tells every contact of the case's current level, with the information pack. */
+static int tell_level(struct watch *w, struct store *st, const struct escalation_row *e,
+                      const struct visit_row *v, const struct escalation_policy *p, int64_t now,
+                      struct id_list *outbox)
+{
+    struct contacts who;
+    struct buf subject, text;
+    char key[128];
+    int rc = level_contacts(st, v, &p->levels[e->c.level], &who);
+    if (rc)
+        return rc;
+    json_t *pack = pack_visit(st, v);
+    buf_init(&subject, 1024);
+    buf_init(&text, 64 * 1024);
+    escalation_message(e, p, pack, &subject, &text);
+    json_t *payload = json_pack("{s:s,s:o,s:O}", "event", "escalation.notify", "escalation",
+                                escalation_json(e, p), "pack", pack);
+    /* The level and the moment it was entered make the key: a retried batch re-queues the
+     * same notice, a later round at the top level a new one. */
+    snprintf(key, sizeof key, "esc%lld:L%d:%lld", (long long)e->id, e->c.level,
+             (long long)e->c.level_due_at);
+    struct notice n = {
+        .event = "escalation.notify",
+        .subject = subject.data,
+        .text = text.data,
+        .payload = payload,
+        .phone = json_string_value(json_object_get(json_object_get(pack, "worker"), "phone")),
+        .escalation_id = e->id,
+        .level = e->c.level,
+        .key = key};
+    for (size_t i = 0; !rc && i < who.n_users; i++)
+        rc = tell_user(w, st, e, &n, payload, who.users[i], now, outbox);
+    json_object_del(payload, "acknowledge_url");
+    if (!rc && who.channel_id)
+        rc = tell_channel(w, st, e, &n, who.channel_id, now, outbox);
+    if (!rc && !who.n_users && !who.channel_id)
+        rc = add_step(st, e, now, "unreachable", 0, 0, 0, "no contact at this level");
+    json_decref(payload);
+    json_decref(pack);
+    buf_fini(&subject);
+    buf_fini(&text);
+    contacts_fini(&who);
+    return rc;
+}
+
+void case_policy(const struct escalation_row *e, struct escalation_policy *p)
+{
+    char field[64];
+    json_t *root = e->policy ? json_loads(e->policy, 0, NULL) : NULL;
+    if (!root || policy_from_json(root, p, field, sizeof field))
+        escalation_policy_default(p);
+    json_decref(root);
+}
+
+int case_open(struct watch *w, struct store *st, const struct visit_row *v, int64_t now,
+              struct escalation_row *out, struct id_list *outbox)
+{
+    struct escalation_policy p;
+    bool reachable[ESCALATION_MAX_LEVELS];
+    memset(out, 0, sizeof *out);
+    int rc = policy_effective(st, v->organisation_id, v->worker_id, &p, &out->policy);
+    if (!rc)
+        rc = reachable_levels(st, v, &p, reachable);
+    if (rc)
+        return rc;
+    out->organisation_id = v->organisation_id;
+    out->visit_id = v->id;
+    out->missed_deadline_at = v->clock.deadline_at;
+    escalation_open(&out->c, &p, reachable, now);
+    rc = store_escalation_create(st, out, &out->id);
+    if (!rc)
+        rc = add_step(st, out, now, "opened", 0, 0, 0, NULL);
+    if (!rc)
+        rc = tell_level(w, st, out, v, &p, now, outbox);
+    if (!rc)
+        log_warn("escalation_opened", "escalation_id=%lld visit_id=%lld level=%d",
+                 (long long)out->id, (long long)v->id, out->c.level);
+    return rc;
+}
+
+int case_climb(struct watch *w, struct store *st, struct escalation_row *e, const char *reason,
+               int64_t now, struct id_list *outbox)
+{
+    struct escalation_policy p;
+    struct visit_row v = {0};
+    bool reachable[ESCALATION_MAX_LEVELS];
+    case_policy(e, &p);
+    int rc = store_visit_get(st, e->organisation_id, e->visit_id, &v);
+    if (!rc)
+        rc = reachable_levels(st, &v, &p, reachable);
+    if (!rc)
+        rc = add_step(st, e, now, reason, e->c.acknowledged_by, 0, 0, NULL);
+    if (!rc && escalation_climb(&e->c, &p, reachable, now) < 0)
+        rc = -NA_ECONFLICT;
+    if (!rc)
+        rc = store_escalation_update(st, e);
+    if (!rc)
+        rc = tell_level(w, st, e, &v, &p, now, outbox);
+    if (!rc)
+        log_warn("escalation_climbed", "escalation_id=%lld level=%d reason=%s", (long long)e->id,
+                 e->c.level, reason);
+    visit_row_fini(&v);
+    return rc;
+}
+
+int case_level_entered_at(struct store *st, const struct escalation_row *e, int64_t *out)
+{
+    struct escalation_step_row *steps = NULL;
+    size_t n = 0;
+    int rc = store_escalation_steps(st, e->organisation_id, e->id, &steps, &n);
+    *out = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (steps[i].level == e->c.level && strcmp(steps[i].kind, "notified") == 0 &&
+            steps[i].at > *out)
+            *out = steps[i].at;
+    escalation_step_rows_free(steps, n);
+    return rc;
+}
+
+/* Tells everyone told of the case so far (users and channels) that it is over. */
+static int tell_outcome(struct watch *w, struct store *st, const struct escalation_row *e,
+                        const char *event, const char *subject, const char *text, int64_t now,
+                        struct id_list *outbox)
+{
+    struct escalation_step_row *steps = NULL;
+    size_t n_steps = 0;
+    int64_t *users = NULL;
+    size_t n_users = 0;
+    char key[96];
+    snprintf(key, sizeof key, "esc%lld:%s", (long long)e->id, event);
+    json_t *payload =
+        json_pack("{s:s,s:I,s:I,s:s,s:s}", "event", event, "escalation_id", (json_int_t)e->id,
+                  "visit_id", (json_int_t)e->visit_id, "subject", subject, "text", text);
+    struct notice n = {.event = event,
+                       .subject = subject,
+                       .text = text,
+                       .payload = payload,
+                       .escalation_id = e->id,
+                       .level = e->c.level,
+                       .key = key};
+    int rc = store_escalation_notified_users(st, e->id, &users, &n_users);
+    for (size_t i = 0; !rc && i < n_users; i++)
+        rc = notice_user(w, st, e->organisation_id, users[i], &n, now, outbox);
+    if (!rc)
+        rc = store_escalation_steps(st, e->organisation_id, e->id, &steps, &n_steps);
+    for (size_t i = 0; !rc && i < n_steps; i++) {
+        bool first = true; /* each channel once */
+        for (size_t j = 0; j < i; j++)
+            if (steps[j].channel_id == steps[i].channel_id &&
+                strcmp(steps[j].kind, "notified") == 0)
+                first = false;
+        if (steps[i].channel_id && first && strcmp(steps[i].kind, "notified") == 0) {
+            struct channel_row c = {0};
+            rc = store_channel_get(st, e->organisation_id, steps[i].channel_id, &c);
+            if (!rc)
+                rc = notice_channel(w, st, &c, &n, now, outbox);
+            if (rc == -NA_ENOTFOUND)
+                rc = 0; /* the channel was removed since */
+            channel_row_fini(&c);
+        }
+    }
+    escalation_step_rows_free(steps, n_steps);
+    free(users);
+    json_decref(payload);
+    return rc;
+}
+
+static int close_case(struct watch *w, struct store *st, struct escalation_row *e,
+                      const char *step_kind, const char *event, const char *subject,
+                      const char *text, int64_t now, struct id_list *outbox)
+{
+    int rc = store_escalation_update(st, e);
+    if (!rc)
+        rc = add_step(st, e, now, step_kind, e->resolved_by, 0, 0, e->outcome_note);
+    if (!rc)
+        rc = tell_outcome(w, st, e, event, subject, text, now, outbox);
+    if (!rc)
+        log_info("escalation_resolved", "escalation_id=%lld outcome=%s", (long long)e->id,
+                 escalation_outcome_name((enum escalation_outcome)e->outcome));
+    return rc;
+}
+
+int watch_worker_safe(struct watch *w, struct store *st, const struct visit_row *v, const char *how,
+                      int64_t now, bool *had_case, struct escalation_row *out,
+                      struct id_list *outbox)
+{
+    char subject[256], text[1024], at[40];
+    memset(out, 0, sizeof *out);
+    *had_case = false;
+    int rc = store_escalation_open_for_visit(st, v->organisation_id, v->id, out);
+    if (rc == -NA_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    *had_case = true;
+    escalation_resolve(&out->c, now);
+    out->outcome = ESCALATION_OUTCOME_SAFE;
+    out->resolved_by = v->worker_id;
+    free(out->outcome_note);
+    out->outcome_note = xstrdup(how);
+    json_t *pack = pack_visit(st, v);
+    snprintf(subject, sizeof subject, "%s is safe (visit %lld)", worker_name(pack),
+             (long long)v->id);
+    snprintf(text, sizeof text, "%s is safe: %s at %s. Nothing more needs doing.",
+             worker_name(pack), how, time_format_iso(now, at, sizeof at));
+    json_decref(pack);
+    return close_case(w, st, out, "worker_safe", "escalation.safe", subject, text, now, outbox);
+}
+
+int watch_acknowledge(struct watch *w, struct store *st, struct escalation_row *e, int64_t user_id,
+                      int64_t now)
+{
+    struct escalation_policy p;
+    (void)w;
+    case_policy(e, &p);
+    int rc = escalation_acknowledge(&e->c, &p, user_id, now);
+    if (!rc)
+        rc = store_escalation_update(st, e);
+    if (!rc)
+        rc = add_step(st, e, now, "acknowledged", user_id, 0, 0, NULL);
+    return rc;
+}
+
+int watch_resolve(struct watch *w, struct store *st, struct escalation_row *e, int64_t user_id,
+                  enum escalation_outcome outcome, const char *how, const char *police_reference,
+                  int64_t now, struct id_list *outbox)
+{
+    char subject[256], text[1536];
+    struct visit_row v = {0};
+    int rc = escalation_resolve(&e->c, now);
+    if (rc)
+        return rc;
+    e->outcome = outcome;
+    e->resolved_by = user_id;
+    free(e->outcome_note);
+    e->outcome_note = xstrdup(how);
+    free(e->police_reference);
+    e->police_reference = xstrdup(police_reference);
+    rc = store_visit_get(st, e->organisation_id, e->visit_id, &v);
+    if (rc)
+        return rc;
+    json_t *pack = pack_visit(st, &v);
+    if (outcome == ESCALATION_OUTCOME_POLICE)
+        snprintf(text, sizeof text,
+                 "The escalation for %s was handed to the police, reference %s: %s",
+                 worker_name(pack), police_reference, how);
+    else
+        snprintf(text, sizeof text, "%s was confirmed safe: %s", worker_name(pack), how);
+    snprintf(subject, sizeof subject, "Escalation for %s closed: %s", worker_name(pack),
+             outcome == ESCALATION_OUTCOME_POLICE ? "with the police" : "safe");
+    json_decref(pack);
+    visit_row_fini(&v);
+    return close_case(w, st, e, "resolved", "escalation.resolved", subject, text, now, outbox);
+}
+
+int watch_buddy_nominated(struct watch *w, struct store *st, const struct visit_row *v, int64_t now,
+                          struct id_list *outbox)
+{
+    char subject[256], text[1024], key[96], until[40];
+    json_t *pack = pack_visit(st, v);
+    snprintf(subject, sizeof subject, "You are %s's buddy (visit %lld)", worker_name(pack),
+             (long long)v->id);
+    snprintf(text, sizeof text,
+             "%s has nominated you as their buddy for a visit until %s (§6.18). Accept with "
+             "'notalone visit accept %lld' or in the console; until you do, their line "
+             "manager is their first contact.",
+             worker_name(pack), time_format_iso(v->clock.expected_departure, until, sizeof until),
+             (long long)v->id);
+    snprintf(key, sizeof key, "visit%lld:buddy%lld", (long long)v->id, (long long)v->buddy_id);
+    json_t *payload = json_pack("{s:s,s:O}", "event", "visit.buddy_nominated", "pack", pack);
+    struct notice n = {.event = "visit.buddy_nominated",
+                       .subject = subject,
+                       .text = text,
+                       .payload = payload,
+                       .key = key};
+    int rc = notice_user(w, st, v->organisation_id, v->buddy_id, &n, now, outbox);
+    json_decref(payload);
+    json_decref(pack);
+    return rc;
+}
+
+int64_t watch_reminder_at(const struct watch *w, const struct visit_row *v, int64_t now)
+{
+    if (v->clock.state != VISIT_ACTIVE || !w->cfg.reminder_before_ms)
+        return 0;
+    int64_t at = v->clock.deadline_at - w->cfg.reminder_before_ms;
+    /* A deadline closer than the lead time gets no reminder: there is nothing to win. */
+    return at > now ? at : 0;
+}

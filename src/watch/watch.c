@@ -1,0 +1,125 @@
+/* The watch's life: start (rebuilding the timetable from storage), scheduling, stop. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "watch/watch_internal.h"
+
+#define SCHED_MAX_BATCH 512
+
+int watch_new(const struct watch_config *cfg, struct watch **out)
+{
+    struct watch *w = xcalloc(1, sizeof *w);
+    w->cfg = *cfg;
+    w->public_url = xstrdup(cfg->public_url);
+    w->email_enabled = cfg->notify.smtp_url != NULL;
+    int rc = store_open(cfg->store, &w->st);
+    if (!rc)
+        rc = sched_new(cfg->clock, engine_fire, w, SCHED_MAX_BATCH, &w->sched);
+    if (rc) {
+        watch_free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+/* Loads one kind of due rows into the timetable. */
+static int rebuild(struct watch *w, int (*load)(struct store *, struct due_item **, size_t *),
+                   int kind, size_t *count)
+{
+    struct due_item *items = NULL;
+    size_t n = 0;
+    int rc = load(w->st, &items, &n);
+    if (rc)
+        return rc;
+    struct sched_job *jobs = xcalloc(n, sizeof *jobs);
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = (struct sched_job){.due_at = items[i].due_at, .kind = kind, .id = items[i].id};
+    sched_add_many(w->sched, jobs, n);
+    free(jobs);
+    free(items);
+    *count += n;
+    return 0;
+}
+
+int watch_start(struct watch *w)
+{
+    size_t n = 0;
+    int64_t t0 = clock_system_ms();
+    int rc = rebuild(w, store_due_deadlines, JOB_DEADLINE, &n);
+    if (!rc)
+        rc = rebuild(w, store_due_reminders, JOB_REMINDER, &n);
+    if (!rc)
+        rc = rebuild(w, store_due_escalations, JOB_ESCALATION, &n);
+    if (!rc)
+        rc = rebuild(w, store_due_outbox, JOB_DELIVER, &n);
+    if (!rc)
+        rc = deliver_new(w, &w->deliver);
+    if (!rc)
+        rc = sched_start(w->sched);
+    if (!rc)
+        log_info("watch_started", "jobs=%zu rebuild_ms=%lld", n,
+                 (long long)(clock_system_ms() - t0));
+    return rc;
+}
+
+void watch_free(struct watch *w)
+{
+    if (!w)
+        return;
+    /* The scheduler first: it hands work to the delivery thread, not the other way. */
+    sched_free(w->sched);
+    deliver_free(w->deliver);
+    store_close(w->st);
+    free(w->public_url);
+    free(w);
+}
+
+void watch_visit_changed(struct watch *w, const struct visit_row *v)
+{
+    if (v->clock.state != VISIT_ACTIVE) {
+        sched_cancel(w->sched, JOB_DEADLINE, v->id);
+        sched_cancel(w->sched, JOB_REMINDER, v->id);
+        return;
+    }
+    sched_add(w->sched, (struct sched_job){v->clock.deadline_at, JOB_DEADLINE, v->id});
+    if (v->reminder_at)
+        sched_add(w->sched, (struct sched_job){v->reminder_at, JOB_REMINDER, v->id});
+    else
+        sched_cancel(w->sched, JOB_REMINDER, v->id);
+}
+
+void watch_escalation_changed(struct watch *w, const struct escalation_row *e)
+{
+    if (e->c.state == ESCALATION_OPEN)
+        sched_add(w->sched, (struct sched_job){e->c.level_due_at, JOB_ESCALATION, e->id});
+    else
+        sched_cancel(w->sched, JOB_ESCALATION, e->id);
+}
+
+void watch_deliver(struct watch *w, const int64_t *outbox_ids, size_t n)
+{
+    if (n)
+        deliver_submit(w->deliver, outbox_ids, n);
+}
+
+int watch_settle(struct watch *w, int64_t timeout_ms)
+{
+    int64_t until = clock_system_ms() + timeout_ms;
+    /* Deliveries can schedule jobs due now (a last failure), and jobs can queue
+     * deliveries: go round until a round delivers nothing new. A delivery schedules its
+     * follow-up before it counts as finished, so nothing falls between the rounds. */
+    for (;;) {
+        if (sched_wait_idle(w->sched, until - clock_system_ms()))
+            return -NA_EUNAVAILABLE;
+        uint64_t before = deliver_wait_idle(w->deliver);
+        if (sched_wait_idle(w->sched, until - clock_system_ms()))
+            return -NA_EUNAVAILABLE;
+        if (deliver_wait_idle(w->deliver) == before)
+            return 0;
+    }
+}

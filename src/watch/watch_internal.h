@@ -1,0 +1,68 @@
+#ifndef NA_WATCH_WATCH_INTERNAL_H
+#define NA_WATCH_WATCH_INTERNAL_H
+
+/* Shared by the watch's files; not part of its interface. */
+#include <pthread.h>
+
+#include "sched/sched.h"
+#include "util/buf.h"
+#include "watch/watch.h"
+
+/* What the scheduler's jobs mean (struct sched_job.kind); id is the row's id. */
+enum watch_job {
+    JOB_DEADLINE = 1,    /* a visit's deadline (visit id) */
+    JOB_REMINDER = 2,    /* a visit's reminder (visit id) */
+    JOB_ESCALATION = 3,  /* a case's level limit (escalation id) */
+    JOB_DELIVER = 4,     /* an outbox row to (re)send (outbox id) */
+    JOB_UNREACHABLE = 5, /* an outbox row that finally failed (outbox id) */
+};
+
+struct deliver;
+
+struct watch {
+    struct watch_config cfg;
+    char *public_url;
+    bool email_enabled;
+    struct store *st; /* the scheduler thread's connection */
+    struct sched *sched;
+    struct deliver *deliver;
+};
+
+/* One message for one recipient, before it becomes outbox rows. */
+struct notice {
+    const char *event;   /* "escalation.notify", "visit.reminder", ... */
+    const char *subject; /* one line */
+    const char *text;    /* plain text (email, {{text}} of templates) */
+    json_t *payload;     /* webhook JSON body; borrowed */
+    const char *link;    /* {{link}}: acknowledgement or accept link; may be NULL */
+    const char *phone;   /* {{phone}}: the worker's phone; may be NULL */
+    int64_t escalation_id;
+    int level;
+    const char *key; /* idempotency base: the same notice always gets the same key */
+};
+
+/* Queues n for user_id on each of their channels (or email / log). */
+int notice_user(struct watch *w, struct store *st, int64_t org_id, int64_t user_id,
+                const struct notice *n, int64_t now, struct id_list *out);
+/* Queues n on one channel (an organisation's or a user's). */
+int notice_channel(struct watch *w, struct store *st, const struct channel_row *c,
+                   const struct notice *n, int64_t now, struct id_list *out);
+void id_list_push(struct id_list *l, int64_t id);
+
+/* The information pack of a visit (§6.17.6): worker, itinerary, vehicle, next of kin. */
+json_t *pack_visit(struct store *st, const struct visit_row *v);
+/* Plain-text rendering of a pack for email. */
+void pack_text(json_t *pack, struct buf *out);
+
+/* Delivery thread (deliver.c). */
+int deliver_new(struct watch *w, struct deliver **out);
+void deliver_free(struct deliver *d);
+void deliver_submit(struct deliver *d, const int64_t *ids, size_t n);
+/* Blocks until the queue is empty and nothing is being sent; returns the number of
+ * deliveries finished so far (to tell whether a round did anything). */
+uint64_t deliver_wait_idle(struct deliver *d);
+
+/* Scheduler callback (engine.c). */
+void engine_fire(void *ctx, const struct sched_job *jobs, size_t n, int64_t now);
+
+#endif
