@@ -120,7 +120,9 @@ static int check_message(const struct notify_message *m, char *err, size_t n)
 {
     int rc = check_url(m->address);
     if (rc) {
-        notify_set_err(err, n, "webhook URL is not a valid http or https URL");
+        notify_set_err(err, n,
+                       rc == -NA_EIO ? "webhook URL could not be checked"
+                                     : "webhook URL is not a valid http or https URL");
         return rc;
     }
     if (!m->body || !notify_is_header_safe(m->idempotency_key, NOTIFY_FIELD_MAX) ||

@@ -44,7 +44,8 @@ class Saver:
 def authenticator_for(user, password):
     def check(server, session, envelope, mechanism, auth_data):
         ok = (auth_data.login.decode() == user and auth_data.password.decode() == password)
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then sends the 535 itself.
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
     return check
 
 

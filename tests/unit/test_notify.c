@@ -718,11 +718,13 @@ static void test_email_auth(void **state)
     cfg.smtp_password = "wrong";
     assert_int_equal(notifier_new(&cfg, &nt), 0);
     assert_int_equal(notifier_send(nt, &m, err, sizeof err), -NA_EIO);
+    assert_non_null(strstr(err, "535")); /* refused, not timed out */
     assert_null(strstr(err, "wrong"));
     notifier_free(nt);
     cfg.smtp_user = NULL;
     assert_int_equal(notifier_new(&cfg, &nt), 0);
     assert_int_equal(notifier_send(nt, &m, err, sizeof err), -NA_EIO);
+    assert_non_null(strstr(err, "530"));
     notifier_free(nt);
     assert_int_equal(dir_find(authed.dir, ".eml", path, sizeof path), 0);
     sink_stop(&authed);
