@@ -57,10 +57,13 @@ struct db_ops {
     int (*bind_int64)(struct db_stmt *s, int idx, int64_t v);
     int (*bind_text)(struct db_stmt *s, int idx, const char *v);
     int (*bind_null)(struct db_stmt *s, int idx);
+    /* Binary64, stored exactly (DOUBLE PRECISION columns: coordinates). */
+    int (*bind_double)(struct db_stmt *s, int idx, double v);
     /* DB_ROW when a row is ready, DB_DONE when finished, or a negated NA_E* code. */
     int (*step)(struct db_stmt *s);
     /* Columns are numbered from 0. Text is borrowed until the next step or reset. */
     int64_t (*column_int64)(struct db_stmt *s, int col);
+    double (*column_double)(struct db_stmt *s, int col);
     const char *(*column_text)(struct db_stmt *s, int col);
     bool (*column_is_null)(struct db_stmt *s, int col);
     /* Done with the statement: resets it and clears its parameters (back to the cache). */

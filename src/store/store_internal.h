@@ -18,12 +18,13 @@ struct store {
     bool in_tx; /* store_begin succeeded and no commit or rollback since */
 };
 
-enum db_param_type { DB_PARAM_INT64, DB_PARAM_TEXT, DB_PARAM_ID };
+enum db_param_type { DB_PARAM_INT64, DB_PARAM_TEXT, DB_PARAM_ID, DB_PARAM_DOUBLE, DB_PARAM_NULL };
 
 /* One query parameter; build with the P_* macros. */
 struct db_param {
     enum db_param_type type;
     int64_t i;
+    double d;
     const char *s; /* borrowed; NULL binds NULL */
 };
 
@@ -43,6 +44,15 @@ struct db_param {
 #define P_ID(v)                                                                                    \
     {                                                                                              \
         .type = DB_PARAM_ID, .i = (int64_t)(v)                                                     \
+    }
+#define P_F64(v)                                                                                   \
+    {                                                                                              \
+        .type = DB_PARAM_DOUBLE, .d = (double)(v)                                                  \
+    }
+/* An optional double (a coordinate): binds NULL unless has. */
+#define P_F64_IF(has, v)                                                                           \
+    {                                                                                              \
+        .type = (has) ? DB_PARAM_DOUBLE : DB_PARAM_NULL, .d = (double)(v)                          \
     }
 /* The parameter array and its length, for the st_* helpers' (params, n) pair. */
 #define PARAMS(...)                                                                                \
@@ -75,6 +85,8 @@ int st_query_ids(struct store *st, const char *sql, const struct db_param *param
 /* Column readers for a statement standing on a row. */
 int64_t st_col_i64(struct store *st, struct db_stmt *s, int col);
 bool st_col_bool(struct store *st, struct db_stmt *s, int col);
+double st_col_f64(struct store *st, struct db_stmt *s, int col);
+bool st_col_null(struct store *st, struct db_stmt *s, int col);
 /* Copy of a text column; NULL for SQL NULL. Caller frees. */
 char *st_col_str(struct store *st, struct db_stmt *s, int col);
 

@@ -18,7 +18,9 @@ static int st_bind(struct store *st, struct db_stmt *s, const struct db_param *p
 
         if (p->type == DB_PARAM_TEXT)
             rc = st->ops->bind_text(s, idx, p->s);
-        else if (p->type == DB_PARAM_ID && p->i == 0)
+        else if (p->type == DB_PARAM_DOUBLE)
+            rc = st->ops->bind_double(s, idx, p->d);
+        else if (p->type == DB_PARAM_NULL || (p->type == DB_PARAM_ID && p->i == 0))
             rc = st->ops->bind_null(s, idx);
         else
             rc = st->ops->bind_int64(s, idx, p->i);
@@ -143,6 +145,16 @@ int64_t st_col_i64(struct store *st, struct db_stmt *s, int col)
 bool st_col_bool(struct store *st, struct db_stmt *s, int col)
 {
     return st->ops->column_int64(s, col) != 0;
+}
+
+double st_col_f64(struct store *st, struct db_stmt *s, int col)
+{
+    return st->ops->column_double(s, col);
+}
+
+bool st_col_null(struct store *st, struct db_stmt *s, int col)
+{
+    return st->ops->column_is_null(s, col);
 }
 
 char *st_col_str(struct store *st, struct db_stmt *s, int col)

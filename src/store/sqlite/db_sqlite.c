@@ -193,6 +193,11 @@ static int db_sqlite_bind_null(struct db_stmt *s, int idx)
     return db_sqlite_bind_result(s, sqlite3_bind_null(s->stmt, idx));
 }
 
+static int db_sqlite_bind_double(struct db_stmt *s, int idx, double v)
+{
+    return db_sqlite_bind_result(s, sqlite3_bind_double(s->stmt, idx, v));
+}
+
 static int db_sqlite_step(struct db_stmt *s)
 {
     int rc = sqlite3_step(s->stmt);
@@ -206,6 +211,11 @@ static int db_sqlite_step(struct db_stmt *s)
 static int64_t db_sqlite_column_int64(struct db_stmt *s, int col)
 {
     return sqlite3_column_int64(s->stmt, col);
+}
+
+static double db_sqlite_column_double(struct db_stmt *s, int col)
+{
+    return sqlite3_column_double(s->stmt, col);
 }
 
 static const char *db_sqlite_column_text(struct db_stmt *s, int col)
@@ -247,8 +257,10 @@ const struct db_ops db_sqlite_ops = {
     .bind_int64 = db_sqlite_bind_int64,
     .bind_text = db_sqlite_bind_text,
     .bind_null = db_sqlite_bind_null,
+    .bind_double = db_sqlite_bind_double,
     .step = db_sqlite_step,
     .column_int64 = db_sqlite_column_int64,
+    .column_double = db_sqlite_column_double,
     .column_text = db_sqlite_column_text,
     .column_is_null = db_sqlite_column_is_null,
     .reset = db_sqlite_reset,
