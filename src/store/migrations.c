@@ -1,6 +1,8 @@
 /*
- * Schema migrations: migration N is scripts[N - 1], applied once, in order, each in its
- * own transaction by store_migrate (store.c). Never edit a released migration: add one.
+ * Schema migrations: migration N is the Nth run of parts in scripts, each run ended by
+ * MIGRATION_END (parts only keep each string literal within C's portable length), applied
+ * once, in order, each in its own transaction by store_migrate (store.c). Never edit a
+ * released migration: add one.
  *
  * The DDL is portable SQL. The one dialect difference is the generated id column, written
  * @ID@ here and expanded from db_ops.id_column: "INTEGER PRIMARY KEY AUTOINCREMENT" on
@@ -14,6 +16,8 @@
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+
+#define MIGRATION_END NULL
 
 static const char *const scripts[] = {
     /* 1: directory, credentials, login throttling, audit. */
@@ -113,32 +117,213 @@ static const char *const scripts[] = {
     "    at BIGINT NOT NULL\n"
     ");\n"
     "CREATE INDEX audit_events_organisation ON audit_events (organisation_id, id);\n",
+    MIGRATION_END,
+
+    /* 2: visits and their timelines, escalation cases, the outbox, channels, policies. */
+    /* user_id NULL: a channel of the organisation itself (the ARC, a police liaison). */
+    "CREATE TABLE contact_channels (\n"
+    "    id @ID@,\n"
+    "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
+    "    user_id BIGINT REFERENCES users (id) ON DELETE CASCADE,\n"
+    "    name TEXT NOT NULL,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    address TEXT,\n"
+    "    secret TEXT,\n"
+    "    template TEXT,\n"
+    "    created_at BIGINT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX contact_channels_organisation ON contact_channels (organisation_id, id);\n"
+    "CREATE INDEX contact_channels_user ON contact_channels (user_id, id);\n"
+    /* team_id NULL: the organisation's default. One policy per scope. */
+    "CREATE TABLE escalation_policies (\n"
+    "    id @ID@,\n"
+    "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
+    "    team_id BIGINT REFERENCES teams (id) ON DELETE CASCADE,\n"
+    "    levels TEXT NOT NULL,\n"
+    "    updated_at BIGINT NOT NULL\n"
+    ");\n"
+    "CREATE UNIQUE INDEX escalation_policies_organisation ON escalation_policies "
+    "(organisation_id) WHERE team_id IS NULL;\n"
+    "CREATE UNIQUE INDEX escalation_policies_team ON escalation_policies (team_id) "
+    "WHERE team_id IS NOT NULL;\n"
+    /* Times of the visit clock: NULL while not set; state and outcome as in core/visit.h. */
+    "CREATE TABLE visits (\n"
+    "    id @ID@,\n"
+    "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
+    "    worker_id BIGINT NOT NULL REFERENCES users (id),\n"
+    "    buddy_id BIGINT REFERENCES users (id),\n"
+    "    buddy_accepted_at BIGINT,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    state INTEGER NOT NULL,\n"
+    "    expected_arrival BIGINT NOT NULL,\n"
+    "    expected_departure BIGINT NOT NULL,\n"
+    "    checkin_interval BIGINT NOT NULL,\n"
+    "    started_at BIGINT,\n"
+    "    last_checkin_at BIGINT,\n"
+    "    deadline_at BIGINT,\n"
+    "    closed_at BIGINT,\n"
+    "    outcome INTEGER NOT NULL,\n"
+    "    address TEXT,\n"
+    "    latitude DOUBLE PRECISION,\n"
+    "    longitude DOUBLE PRECISION,\n"
+    "    people TEXT,\n"
+    "    phones TEXT,\n"
+    "    transport TEXT,\n"
+    "    accompanied_by TEXT,\n"
+    "    notes TEXT,\n"
+    "    reminder_at BIGINT,\n"
+    "    close_note TEXT,\n"
+    "    last_latitude DOUBLE PRECISION,\n"
+    "    last_longitude DOUBLE PRECISION,\n"
+    "    last_location_at BIGINT,\n"
+    "    created_by BIGINT,\n"
+    "    created_at BIGINT NOT NULL,\n"
+    "    updated_at BIGINT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX visits_organisation ON visits (organisation_id, id);\n"
+    "CREATE INDEX visits_worker ON visits (worker_id, id);\n"
+    "CREATE INDEX visits_buddy ON visits (buddy_id, id);\n"
+    /* The scheduler's work: small because only active visits are in them. */
+    "CREATE INDEX visits_deadline ON visits (deadline_at) WHERE state = 2;\n"
+    "CREATE INDEX visits_reminder ON visits (reminder_at) WHERE reminder_at IS NOT NULL;\n",
+    "CREATE TABLE visit_events (\n"
+    "    id @ID@,\n"
+    "    visit_id BIGINT NOT NULL REFERENCES visits (id) ON DELETE CASCADE,\n"
+    "    organisation_id BIGINT NOT NULL,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    actor_id BIGINT,\n"
+    "    at BIGINT NOT NULL,\n"
+    "    detail TEXT,\n"
+    "    latitude DOUBLE PRECISION,\n"
+    "    longitude DOUBLE PRECISION\n"
+    ");\n"
+    "CREATE INDEX visit_events_visit ON visit_events (visit_id, at, id);\n"
+    /* state and outcome as in core/escalation.h; one open case per visit. */
+    "CREATE TABLE escalations (\n"
+    "    id @ID@,\n"
+    "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
+    "    visit_id BIGINT NOT NULL REFERENCES visits (id) ON DELETE CASCADE,\n"
+    "    state INTEGER NOT NULL,\n"
+    "    level INTEGER NOT NULL,\n"
+    "    level_due_at BIGINT,\n"
+    "    acknowledged_by BIGINT,\n"
+    "    acknowledged_at BIGINT,\n"
+    "    opened_at BIGINT NOT NULL,\n"
+    "    resolved_at BIGINT,\n"
+    "    missed_deadline_at BIGINT,\n"
+    "    policy TEXT,\n"
+    "    outcome INTEGER NOT NULL,\n"
+    "    outcome_note TEXT,\n"
+    "    police_reference TEXT,\n"
+    "    resolved_by BIGINT\n"
+    ");\n"
+    "CREATE INDEX escalations_organisation ON escalations (organisation_id, id);\n"
+    "CREATE UNIQUE INDEX escalations_open_visit ON escalations (visit_id) WHERE state = 1;\n"
+    "CREATE INDEX escalations_visit ON escalations (visit_id, id);\n"
+    "CREATE INDEX escalations_due ON escalations (level_due_at) WHERE state = 1;\n"
+    /* user, channel and outbox ids are a record: no foreign keys, 0 is stored as NULL. */
+    "CREATE TABLE escalation_steps (\n"
+    "    id @ID@,\n"
+    "    escalation_id BIGINT NOT NULL REFERENCES escalations (id) ON DELETE CASCADE,\n"
+    "    organisation_id BIGINT NOT NULL,\n"
+    "    at BIGINT NOT NULL,\n"
+    "    level INTEGER NOT NULL,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    user_id BIGINT,\n"
+    "    channel_id BIGINT,\n"
+    "    outbox_id BIGINT,\n"
+    "    detail TEXT\n"
+    ");\n"
+    "CREATE INDEX escalation_steps_escalation ON escalation_steps (escalation_id, id);\n",
+    /* One-time links; only the SHA-256 of the token is kept. */
+    "CREATE TABLE ack_links (\n"
+    "    token_hash TEXT PRIMARY KEY,\n"
+    "    escalation_id BIGINT NOT NULL REFERENCES escalations (id) ON DELETE CASCADE,\n"
+    "    user_id BIGINT NOT NULL,\n"
+    "    expires_at BIGINT NOT NULL,\n"
+    "    used_at BIGINT\n"
+    ");\n"
+    "CREATE INDEX ack_links_escalation ON ack_links (escalation_id);\n"
+    "CREATE TABLE outbox (\n"
+    "    id @ID@,\n"
+    "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
+    "    escalation_id BIGINT REFERENCES escalations (id) ON DELETE CASCADE,\n"
+    "    level INTEGER NOT NULL,\n"
+    "    user_id BIGINT,\n"
+    "    channel_id BIGINT REFERENCES contact_channels (id) ON DELETE SET NULL,\n"
+    "    channel TEXT NOT NULL,\n"
+    "    address TEXT,\n"
+    "    event TEXT NOT NULL,\n"
+    "    subject TEXT,\n"
+    "    body TEXT,\n"
+    "    idempotency_key TEXT NOT NULL UNIQUE,\n"
+    "    state TEXT NOT NULL,\n"
+    "    attempts INTEGER NOT NULL,\n"
+    "    next_attempt_at BIGINT,\n"
+    "    last_error TEXT,\n"
+    "    created_at BIGINT NOT NULL,\n"
+    "    sent_at BIGINT\n"
+    ");\n"
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';\n"
+    "CREATE INDEX outbox_escalation ON outbox (escalation_id, id);\n",
+    MIGRATION_END,
 };
+
+/* Index in scripts of the first part of migration version, or -1. */
+static long migration_first_part(int version)
+{
+    size_t n = sizeof scripts / sizeof scripts[0];
+    size_t i = 0;
+
+    for (int v = 1; v < version && i < n; i++)
+        if (scripts[i] == MIGRATION_END)
+            v++;
+    return version >= 1 && i < n && scripts[i] != MIGRATION_END ? (long)i : -1;
+}
 
 int migrations_latest(void)
 {
-    return (int)(sizeof scripts / sizeof scripts[0]);
+    int n = 0;
+    for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++)
+        if (scripts[i] == MIGRATION_END)
+            n++;
+    return n;
+}
+
+/* Appends part to b with @ID@ expanded. */
+static int migration_expand(struct buf *b, const struct db_ops *ops, const char *part)
+{
+    static const char token[] = "@ID@";
+    const char *p = part;
+    const char *hit;
+    int rc;
+
+    while ((hit = strstr(p, token)) != NULL) {
+        rc = buf_append(b, p, (size_t)(hit - p));
+        if (rc == 0)
+            rc = buf_append_str(b, ops->id_column);
+        if (rc < 0)
+            return rc;
+        p = hit + sizeof token - 1;
+    }
+    return buf_append_str(b, p);
 }
 
 char *migrations_script(const struct db_ops *ops, int version)
 {
-    static const char token[] = "@ID@";
     struct buf b;
-    const char *p;
-    const char *hit;
+    long i;
 
     if (version < 1 || version > migrations_latest())
         return NULL;
-    p = scripts[version - 1];
+    i = migration_first_part(version);
+    if (i < 0)
+        return NULL;
     /* Scripts are compiled in; the maximum only guards a runaway expansion. */
     buf_init(&b, 1u << 20);
-    while ((hit = strstr(p, token)) != NULL) {
-        if (buf_append(&b, p, (size_t)(hit - p)) < 0 || buf_append_str(&b, ops->id_column) < 0)
+    for (; scripts[i] != MIGRATION_END; i++)
+        if (migration_expand(&b, ops, scripts[i]) < 0)
             goto fail;
-        p = hit + sizeof token - 1;
-    }
-    if (buf_append_str(&b, p) < 0)
-        goto fail;
     return buf_take(&b);
 fail:
     buf_fini(&b);
