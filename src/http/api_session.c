@@ -21,7 +21,50 @@ static int bounded_password(const char *s)
     return strlen(s) <= LOGIN_PASSWORD_MAX_BYTES ? 0 : -1;
 }
 
-/* Counts a failed login for username (and audits it when the user exists). */
+/*
+ * Counts an attempt for username as a failure before its password is checked, in one
+ * transaction with the throttle's check: concurrent attempts queue on the write lock, so
+ * each sees the ones before it. -NA_ERATE (with Retry-After) when the username must wait.
+ * A successful login clears the count afterwards.
+ */
+static int count_attempt(struct request *r, const char *username, struct login_attempts *a)
+{
+    int64_t wait_ms;
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = store_login_attempts_get(r->st, username, a);
+    if (!rc && throttle_check(a, r->now, &wait_ms)) {
+        r->retry_after_s = (wait_ms + 999) / 1000;
+        rc = -NA_ERATE;
+    }
+    if (!rc) {
+        throttle_record_failure(a, r->now);
+        rc = store_login_attempts_put(r->st, username, a);
+    }
+    if (!rc)
+        rc = store_commit(r->st);
+    store_rollback(r->st);
+    return rc;
+}
+
+/* Audits a failed attempt (already counted) when the user exists. */
+static int audit_failure(struct request *r, const struct login_attempts *a,
+                         const struct user_row *u)
+{
+    log_info("login_failed", "user_id=%lld failures=%d", (long long)u->id, a->failures);
+    if (!u->id)
+        return 0;
+    const char *action = throttle_is_locked(a, r->now) ? "login.locked" : "login.failure";
+    struct audit_event e = {.organisation_id = u->organisation_id,
+                            .actor_user_id = u->id,
+                            .action = action,
+                            .target_type = "user",
+                            .target_id = u->id,
+                            .at = r->now};
+    return store_audit_append(r->st, &e);
+}
+
+/* Counts a failed password check for username (and audits it). */
 static int record_failure(struct request *r, const char *username, const struct user_row *u)
 {
     struct login_attempts a;
@@ -32,20 +75,10 @@ static int record_failure(struct request *r, const char *username, const struct 
         throttle_record_failure(&a, r->now);
         rc = store_login_attempts_put(r->st, username, &a);
     }
-    if (!rc && u->id) {
-        const char *action = throttle_is_locked(&a, r->now) ? "login.locked" : "login.failure";
-        struct audit_event e = {.organisation_id = u->organisation_id,
-                                .actor_user_id = u->id,
-                                .action = action,
-                                .target_type = "user",
-                                .target_id = u->id,
-                                .at = r->now};
-        rc = store_audit_append(r->st, &e);
-    }
+    if (!rc)
+        rc = audit_failure(r, &a, u);
     if (!rc)
         rc = store_commit(r->st);
-    if (!rc)
-        log_info("login_failed", "user_id=%lld failures=%d", (long long)u->id, a.failures);
     return rc;
 }
 
@@ -99,14 +132,9 @@ int api_login(struct request *r)
     api_lowercase(name, username, sizeof username);
 
     struct login_attempts a;
-    int64_t wait_ms;
-    rc = store_login_attempts_get(r->st, username, &a);
+    rc = count_attempt(r, username, &a);
     if (rc)
         return rc;
-    if (throttle_check(&a, r->now, &wait_ms)) {
-        r->retry_after_s = (wait_ms + 999) / 1000;
-        return -NA_ERATE;
-    }
     struct user_row u = {0};
     rc = store_user_get_by_username(r->st, username, &u);
     if (rc && rc != -NA_ENOTFOUND)
@@ -117,7 +145,7 @@ int api_login(struct request *r)
     if (ok)
         rc = open_session(r, username, &u);
     else
-        rc = record_failure(r, username, &u);
+        rc = audit_failure(r, &a, &u);
     user_row_fini(&u);
     return rc ? rc : (ok ? 0 : -NA_EBADLOGIN);
 }

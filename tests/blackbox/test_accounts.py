@@ -823,3 +823,37 @@ def test_password_reset_body(shared_server, admin):
     assert_error(shared_server.call("POST", "/api/v1/users/%d/password-reset" % user["id"],
                                     token=admin, body={"password": "chosen by admin"}),
                  422, "invalid_field", "password")
+
+
+def concurrently(n, fn):
+    """Runs fn() in n threads released together; returns the results in no order."""
+    import threading
+    barrier = threading.Barrier(n)
+    results = []
+    lock = threading.Lock()
+
+    def work():
+        barrier.wait()
+        r = fn()
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=work) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_concurrent_logins_are_throttled(server_factory):
+    """Attempts made at once are counted before the password is checked, one at a time."""
+    srv = server_factory(extra_args=["--http-threads", "16"])
+    acct = new_account(srv, srv.admin(), unique("conc"), ["worker"])
+    statuses = [r[0] for r in concurrently(
+        16, lambda: login_raw(srv, acct.username, "wrong password"))]
+    assert statuses.count(401) <= 3, sorted(statuses)
+    assert set(statuses) <= {401, 429}, statuses
+    ghost = unique("ghost")
+    statuses = [r[0] for r in concurrently(16, lambda: login_raw(srv, ghost, "wrong password"))]
+    assert statuses.count(401) <= 3, sorted(statuses)
