@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/secret.h"
+#include "watch/watch.h"
 
 #define NOTALONE_VERSION "0.1.0"
 
@@ -55,10 +56,31 @@ static void prepare_storage(const struct config *cfg, const struct store_config 
     store_close(st);
 }
 
+/* The watch's settings from the configuration (strings borrowed from cfg). */
+static struct watch_config watch_settings(const struct config *cfg, const struct clock *clk,
+                                          const struct store_config *sc, char *url, size_t n)
+{
+    if (cfg->public_url)
+        snprintf(url, n, "%s", cfg->public_url);
+    else
+        snprintf(url, n, "http://%s", cfg->listen);
+    struct watch_config wc = {.clock = clk,
+                              .store = sc,
+                              .reminder_before_ms = cfg->reminder_before_s * 1000,
+                              .public_url = url,
+                              .notify = {.smtp_url = cfg->smtp_url,
+                                         .smtp_from = cfg->smtp_from,
+                                         .smtp_starttls = cfg->smtp_starttls,
+                                         .smtp_user = cfg->smtp_user,
+                                         .smtp_password = cfg->smtp_password,
+                                         .timeout_ms = 10000}};
+    return wc;
+}
+
 /* Serves until SIGTERM or SIGINT. */
 static int serve(const struct config *cfg, const struct store_config *sc, struct api *api)
 {
-    char host[256];
+    char host[256], url[4200];
     int port;
     config_split_listen(cfg->listen, host, sizeof host, &port);
     struct server_config scfg = {.host = host,
@@ -75,8 +97,14 @@ static int serve(const struct config *cfg, const struct store_config *sc, struct
     /* Blocked before any thread starts, so only sigwait below receives them. */
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    struct watch_config wc = watch_settings(cfg, api->clock, sc, url, sizeof url);
+    int rc = watch_new(&wc, &api->watch);
+    if (!rc)
+        rc = watch_start(api->watch);
+    if (rc)
+        fatal("watch_failed", "code=%s", na_error_code(rc));
     struct server *srv;
-    int rc = server_start(&scfg, api, &srv);
+    rc = server_start(&scfg, api, &srv);
     if (rc)
         fatal("listen_failed", "listen=%s code=%s", cfg->listen, na_error_code(rc));
     log_info("listening", "addr=%s port=%d threads=%lld", host, server_port(srv),
@@ -85,8 +113,21 @@ static int serve(const struct config *cfg, const struct store_config *sc, struct
     sigwait(&stop, &sig);
     log_info("stopping", "signal=%d", sig);
     server_stop(srv);
+    watch_free(api->watch);
     log_info("stopped", "%s", "");
     return 0;
+}
+
+/* The system clock, or the simulated one tests ask for. */
+static struct clock make_clock(const struct config *cfg)
+{
+    int64_t start;
+    if (!cfg->simulated_clock)
+        return clock_system();
+    if (time_parse_iso(cfg->simulated_clock, &start))
+        fatal("bad_setting", "setting=simulated_clock message=\"an RFC 3339 time in UTC\"");
+    log_warn("simulated_clock", "start=%lld message=\"for tests only\"", (long long)start);
+    return clock_simulated(start);
 }
 
 int main(int argc, char **argv)
@@ -117,10 +158,12 @@ int main(int argc, char **argv)
     char path[4200];
     snprintf(path, sizeof path, "%s/notalone.db", cfg.data_dir);
     struct store_config sc = {.path = path, .busy_timeout_ms = 5000};
-    struct clock clk = clock_system();
+    struct clock clk = make_clock(&cfg);
     prepare_storage(&cfg, &sc, &clk);
 
-    struct api api = {.clock = &clk, .session_ttl_ms = cfg.session_ttl_s * 1000};
+    struct api api = {.clock = &clk,
+                      .simulated_clock = clock_is_simulated(&clk) ? &clk : NULL,
+                      .session_ttl_ms = cfg.session_ttl_s * 1000};
     const char **methods = xcalloc(api_routes_count, sizeof *methods);
     const char **patterns = xcalloc(api_routes_count, sizeof *patterns);
     for (size_t i = 0; i < api_routes_count; i++) {

@@ -22,8 +22,12 @@
  */
 
 /* Settings and services every handler may use. Read-only once the server runs. */
+struct watch;
+
 struct api {
     const struct clock *clock;
+    struct clock *simulated_clock; /* the same clock when simulated (tests); else NULL */
+    struct watch *watch;           /* deadlines, escalation, notifications */
     int64_t session_ttl_ms;
     struct metrics *metrics;
     /* Verified against when a login names no user, so that the answer takes as long. */
@@ -57,9 +61,10 @@ struct request {
 
 /* Access flags of a route. */
 enum route_flags {
-    ROUTE_PUBLIC = 1u << 0,      /* no authentication */
-    ROUTE_PWCHANGE_OK = 1u << 1, /* allowed while a one-time password is in force */
-    ROUTE_BODY = 1u << 2,        /* takes a JSON body, which must not be empty */
+    ROUTE_PUBLIC = 1u << 0,        /* no authentication */
+    ROUTE_PWCHANGE_OK = 1u << 1,   /* allowed while a one-time password is in force */
+    ROUTE_BODY = 1u << 2,          /* takes a JSON body, which must not be empty */
+    ROUTE_BODY_OPTIONAL = 1u << 3, /* takes a JSON body, which may be empty */
 };
 
 struct route {
@@ -119,6 +124,29 @@ int api_key_list(struct request *r);
 int api_key_create(struct request *r);
 int api_key_delete(struct request *r);
 int api_audit_list(struct request *r);
+int api_visit_list(struct request *r);
+int api_visit_create(struct request *r);
+int api_visit_get(struct request *r);
+int api_visit_start(struct request *r);
+int api_visit_checkin(struct request *r);
+int api_visit_extend(struct request *r);
+int api_visit_end(struct request *r);
+int api_visit_buddy_accept(struct request *r);
+int api_visit_buddy_change(struct request *r);
+int api_escalation_list(struct request *r);
+int api_escalation_get(struct request *r);
+int api_escalation_acknowledge(struct request *r);
+int api_escalation_resolve(struct request *r);
+int api_ack_link(struct request *r);
+int api_policy_get(struct request *r);
+int api_policy_put(struct request *r);
+int api_team_policy_get(struct request *r);
+int api_team_policy_put(struct request *r);
+int api_team_policy_delete(struct request *r);
+int api_channel_list(struct request *r);
+int api_channel_create(struct request *r);
+int api_channel_delete(struct request *r);
+int api_test_clock(struct request *r);
 
 /*
  * A new one-time password (shown once to whoever creates the account) and its Argon2id

@@ -1,6 +1,8 @@
 #include "http/render.h"
 
 #include "core/roles.h"
+#include "core/visit.h"
+#include "core/escalation.h"
 #include "util/clock.h"
 
 /* A string or null; jansson copies it. */
@@ -110,4 +112,118 @@ json_t *render_audit(const struct audit_row *a)
 json_t *render_page(json_t *items, const char *cursor_name, int64_t next)
 {
     return json_pack("{s:o,s:o}", "items", items, cursor_name, id_or_null(next));
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    return ms ? render_time(ms) : json_null();
+}
+
+/* Stored JSON text (phones, transport) back into JSON; fallback when absent. */
+static json_t *stored_json(const char *text, json_t *fallback)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    if (!j)
+        return fallback;
+    json_decref(fallback);
+    return j;
+}
+
+static json_t *location(bool has, double lat, double lon, int64_t at)
+{
+    if (!has)
+        return json_null();
+    json_t *o = json_pack("{s:f,s:f}", "latitude", lat, "longitude", lon);
+    if (at)
+        json_object_set_new(o, "at", render_time(at));
+    return o;
+}
+
+json_t *render_visit(const struct visit_row *v, int64_t escalation_id)
+{
+    const struct visit_clock *c = &v->clock;
+    json_t *o = json_pack(
+        "{s:I,s:I,s:s,s:s,s:I,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)v->id,
+        "organisation_id", (json_int_t)v->organisation_id, "kind", v->kind, "state",
+        visit_state_name(c->state), "worker_id", (json_int_t)v->worker_id, "buddy_id",
+        id_or_null(v->buddy_id), "buddy_accepted", v->buddy_accepted_at != 0, "address",
+        str_or_null(v->address), "people", str_or_null(v->people), "phones",
+        stored_json(v->phones, json_array()), "transport", stored_json(v->transport, json_null()),
+        "accompanied_by", str_or_null(v->accompanied_by), "notes", str_or_null(v->notes),
+        "checkin_interval",
+        c->checkin_interval ? json_integer(c->checkin_interval / 1000) : json_null());
+    json_object_set_new(o, "latitude", v->has_location ? json_real(v->latitude) : json_null());
+    json_object_set_new(o, "longitude", v->has_location ? json_real(v->longitude) : json_null());
+    json_object_set_new(o, "expected_arrival", time_or_null(c->expected_arrival));
+    json_object_set_new(o, "expected_departure", time_or_null(c->expected_departure));
+    json_object_set_new(o, "started_at", time_or_null(c->started_at));
+    json_object_set_new(o, "last_checkin_at", time_or_null(c->last_checkin_at));
+    json_object_set_new(o, "deadline_at", time_or_null(c->deadline_at));
+    json_object_set_new(o, "closed_at", time_or_null(c->closed_at));
+    json_object_set_new(o, "outcome",
+                        c->outcome ? json_string(visit_outcome_name(c->outcome)) : json_null());
+    json_object_set_new(o, "close_note", str_or_null(v->close_note));
+    json_object_set_new(
+        o, "last_location",
+        location(v->has_last_location, v->last_latitude, v->last_longitude, v->last_location_at));
+    json_object_set_new(o, "escalation_id", id_or_null(escalation_id));
+    json_object_set_new(o, "created_by", id_or_null(v->created_by));
+    json_object_set_new(o, "created_at", render_time(v->created_at));
+    json_object_set_new(o, "updated_at", render_time(v->updated_at));
+    return o;
+}
+
+json_t *render_escalation(const struct escalation_row *e, const char *contact)
+{
+    const struct escalation_case *c = &e->c;
+    json_t *o = json_pack(
+        "{s:I,s:I,s:I,s:s,s:i,s:s,s:o,s:o,s:o}", "id", (json_int_t)e->id, "organisation_id",
+        (json_int_t)e->organisation_id, "visit_id", (json_int_t)e->visit_id, "state",
+        c->state == ESCALATION_OPEN ? "open" : "resolved", "level", c->level, "level_contact",
+        contact, "level_due_at",
+        c->state == ESCALATION_OPEN ? render_time(c->level_due_at) : json_null(), "acknowledged_by",
+        id_or_null(c->acknowledged_by), "acknowledged_at", time_or_null(c->acknowledged_at));
+    json_object_set_new(o, "opened_at", render_time(c->opened_at));
+    json_object_set_new(o, "missed_deadline_at", time_or_null(e->missed_deadline_at));
+    json_object_set_new(o, "resolved_at", time_or_null(c->resolved_at));
+    json_object_set_new(
+        o, "outcome",
+        e->outcome ? json_string(escalation_outcome_name((enum escalation_outcome)e->outcome))
+                   : json_null());
+    json_object_set_new(o, "outcome_note", str_or_null(e->outcome_note));
+    json_object_set_new(o, "police_reference", str_or_null(e->police_reference));
+    json_object_set_new(o, "resolved_by", id_or_null(e->resolved_by));
+    return o;
+}
+
+json_t *render_visit_event(const struct visit_event_row *e)
+{
+    return json_pack("{s:s,s:o,s:o,s:o,s:o}", "kind", e->kind, "at", render_time(e->at), "actor_id",
+                     id_or_null(e->actor_id), "detail", str_or_null(e->detail), "location",
+                     location(e->has_location, e->latitude, e->longitude, 0));
+}
+
+json_t *render_escalation_step(const struct escalation_step_row *s)
+{
+    return json_pack("{s:I,s:o,s:i,s:s,s:o,s:o,s:o,s:o}", "id", (json_int_t)s->id, "at",
+                     render_time(s->at), "level", s->level, "kind", s->kind, "user_id",
+                     id_or_null(s->user_id), "channel_id", id_or_null(s->channel_id), "outbox_id",
+                     id_or_null(s->outbox_id), "detail", str_or_null(s->detail));
+}
+
+json_t *render_outbox(const struct outbox_row *o)
+{
+    return json_pack("{s:I,s:i,s:o,s:o,s:s,s:s,s:s,s:i,s:o,s:o,s:o}", "id", (json_int_t)o->id,
+                     "level", o->level, "user_id", id_or_null(o->user_id), "channel_id",
+                     id_or_null(o->channel_id), "channel", o->channel, "event", o->event, "state",
+                     o->state, "attempts", o->attempts, "last_error", str_or_null(o->last_error),
+                     "created_at", render_time(o->created_at), "sent_at", time_or_null(o->sent_at));
+}
+
+json_t *render_channel(const struct channel_row *c)
+{
+    return json_pack("{s:I,s:o,s:s,s:s,s:o,s:b,s:o,s:o}", "id", (json_int_t)c->id, "user_id",
+                     id_or_null(c->user_id), "name", c->name, "kind", c->kind, "address",
+                     str_or_null(c->address), "has_secret", c->secret != NULL, "template",
+                     str_or_null(c->template), "created_at", render_time(c->created_at));
 }

@@ -6,6 +6,7 @@
 
 #include "core/access.h"
 #include "store/store.h"
+#include "store/store_watch.h"
 
 /*
  * JSON forms of stored rows, as docs/api.md shows them. Each returns a new reference the
@@ -19,6 +20,16 @@ json_t *render_vehicle(const struct vehicle_row *v);
 json_t *render_user(const struct user_row *u, enum user_layer layer);
 json_t *render_api_key(const struct api_key_row *k);
 json_t *render_audit(const struct audit_row *a);
+/* A visit; escalation_id is its open case (0: none). */
+json_t *render_visit(const struct visit_row *v, int64_t escalation_id);
+/* A case; contact is the name of its current level's contact ("" when unknown). */
+json_t *render_escalation(const struct escalation_row *e, const char *contact);
+json_t *render_visit_event(const struct visit_event_row *e);
+json_t *render_escalation_step(const struct escalation_step_row *s);
+/* A notification of a case, without its address or contents. */
+json_t *render_outbox(const struct outbox_row *o);
+/* A channel, without its secret. */
+json_t *render_channel(const struct channel_row *c);
 /* {"items": items, "<cursor_name>": next or null}; takes ownership of items. */
 json_t *render_page(json_t *items, const char *cursor_name, int64_t next);
 

@@ -368,7 +368,15 @@ static int close_case(struct watch *w, struct store *st, struct escalation_row *
                       const char *step_kind, const char *event, const char *subject,
                       const char *text, int64_t now, struct id_list *outbox)
 {
+    struct visit_event ev = {.visit_id = e->visit_id,
+                             .organisation_id = e->organisation_id,
+                             .kind = "escalation_resolved",
+                             .actor_id = e->resolved_by,
+                             .at = now,
+                             .detail = e->outcome_note};
     int rc = store_escalation_update(st, e);
+    if (!rc)
+        rc = store_visit_event_add(st, &ev);
     if (!rc)
         rc = add_step(st, e, now, step_kind, e->resolved_by, 0, 0, e->outcome_note);
     if (!rc)
