@@ -64,24 +64,6 @@ static int audit_failure(struct request *r, const struct login_attempts *a,
     return store_audit_append(r->st, &e);
 }
 
-/* Counts a failed password check for username (and audits it). */
-static int record_failure(struct request *r, const char *username, const struct user_row *u)
-{
-    struct login_attempts a;
-    int rc = store_begin(r->st);
-    if (!rc)
-        rc = store_login_attempts_get(r->st, username, &a);
-    if (!rc) {
-        throttle_record_failure(&a, r->now);
-        rc = store_login_attempts_put(r->st, username, &a);
-    }
-    if (!rc)
-        rc = audit_failure(r, &a, u);
-    if (!rc)
-        rc = store_commit(r->st);
-    return rc;
-}
-
 /* Opens a session for u and answers with its token. */
 static int open_session(struct request *r, const char *username, struct user_row *u)
 {
@@ -204,19 +186,26 @@ int api_me_password(struct request *r)
     rc = store_user_get(r->st, r->who.organisation_id, r->who.user_id, &u);
     if (rc)
         goto done;
-    if (!secret_password_verify(u.password_hash, current, strlen(current))) {
-        rc = record_failure(r, u.username, &u);
-        rc = rc ? rc : request_fail(r, -NA_EBADLOGIN, "current_password", "wrong password");
-        goto done;
-    }
     if (strcmp(current, next) == 0) {
         rc = request_fail(r, -NA_EINVAL, "new_password", "must differ from the current one");
+        goto done;
+    }
+    /* Checked and counted as a login is: the current password is a login's secret. */
+    struct login_attempts a;
+    rc = count_attempt(r, u.username, &a);
+    if (rc)
+        goto done;
+    if (!secret_password_verify(u.password_hash, current, strlen(current))) {
+        rc = audit_failure(r, &a, &u);
+        rc = rc ? rc : request_fail(r, -NA_EBADLOGIN, "current_password", "wrong password");
         goto done;
     }
     char hash[SECRET_PWHASH_MAX];
     rc = secret_password_hash(next, strlen(next), hash);
     if (!rc)
         rc = store_begin(r->st);
+    if (!rc)
+        rc = store_login_attempts_clear(r->st, u.username);
     if (!rc)
         rc = store_user_set_password(r->st, r->who.organisation_id, u.id, hash, false, r->now);
     if (!rc)

@@ -857,3 +857,21 @@ def test_concurrent_logins_are_throttled(server_factory):
     ghost = unique("ghost")
     statuses = [r[0] for r in concurrently(16, lambda: login_raw(srv, ghost, "wrong password"))]
     assert statuses.count(401) <= 3, sorted(statuses)
+
+
+def test_password_change_is_throttled(shared_server, admin):
+    acct = new_account(shared_server, admin, unique("cpthr"), ["worker"])
+    for i in range(3):
+        assert_error(login_raw(shared_server, acct.username, "wrong password %d" % i), 401,
+                     "invalid_credentials")
+    st, body, headers = change_password(shared_server, acct.token, PASSWORD, "brand new password")
+    assert_error((st, body, headers), 429, "too_many_attempts")
+    assert 1 <= int(headers["retry-after"]) <= 2, headers
+    import time
+    time.sleep(1.1)
+    ok(change_password(shared_server, acct.token, PASSWORD, "brand new password"), 204)
+    # a successful change resets the count, as a login does
+    for i in range(2):
+        assert_error(login_raw(shared_server, acct.username, "wrong password %d" % i), 401,
+                     "invalid_credentials")
+    login(shared_server, acct.username, "brand new password")
