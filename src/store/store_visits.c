@@ -195,83 +195,115 @@ int store_visit_update(struct store *st, const struct visit_row *r)
 
 /* ---- lists ---- */
 
+/*
+ * The list query is built of pieces so that each filter can use its index: a worker's or
+ * a buddy's visits come in id order from (worker_id, id) and (buddy_id, id), and a team's
+ * or a restricted caller's from a small set of ids gathered through the indexes; a scan of
+ * the organisation's visits would stop early only when most of them match. Only compiled-in
+ * text and "?" go in. Team ids of a restriction are padded with 0 (no team) to a power of
+ * four, so at most a few dozen texts reach the statement cache.
+ */
 #define VISIT_LIST_HEAD                                                                            \
     "SELECT " VISIT_COLS " FROM visits v WHERE v.organisation_id = ? AND v.id > ? "                \
-    "AND (? = 0 OR v.state = ?) AND (? = 0 OR v.worker_id = ?) AND (? = 0 OR v.buddy_id = ?) "     \
-    "AND (? = 0 OR EXISTS (SELECT 1 FROM team_members tm "                                         \
-    "WHERE tm.user_id = v.worker_id AND tm.team_id = ?))"
+    "AND (? = 0 OR v.state = ?)"
+#define VISIT_LIST_WORKER " AND v.worker_id = ?"
+#define VISIT_LIST_BUDDY  " AND v.buddy_id = ?"
+#define VISIT_LIST_TEAM                                                                            \
+    " AND v.id IN (SELECT w.id FROM team_members tm JOIN visits w ON w.worker_id = tm.user_id "    \
+    "WHERE tm.team_id = ? AND w.id > ?)"
 #define VISIT_LIST_VISIBLE                                                                         \
-    " AND (v.worker_id = ? OR v.buddy_id = ? OR EXISTS (SELECT 1 FROM team_members tv "            \
-    "WHERE tv.user_id = v.worker_id AND tv.team_id IN (?"
-#define VISIT_LIST_TAIL         " ORDER BY v.id LIMIT ?"
-#define VISIT_LIST_FIXED_PARAMS 11 /* head 10, limit 1 */
+    " AND v.id IN (SELECT id FROM visits WHERE worker_id = ? AND id > ? "                          \
+    "UNION ALL SELECT id FROM visits WHERE buddy_id = ? AND id > ? "                               \
+    "UNION ALL SELECT w.id FROM team_members tm JOIN visits w ON w.worker_id = tm.user_id "        \
+    "WHERE w.id > ? AND tm.team_id IN (?"
+#define VISIT_LIST_TAIL " ORDER BY v.id LIMIT ?"
+/* Parameters besides the restriction's team ids. */
+#define VISIT_LIST_MAX_PARAMS 17
 
-/* Parameters of the list query (visit_list_sql): caller frees *out. */
-static void visit_list_params(int64_t org_id, const struct visit_filter *f, int64_t after_id,
-                              int limit, size_t slots, struct db_param **out, size_t *out_n)
+struct visit_query {
+    struct buf sql;
+    struct db_param *params;
+    size_t n;
+    int rc;
+};
+
+static void vq_sql(struct visit_query *q, const char *text)
 {
-    struct db_param *p = xcalloc(VISIT_LIST_FIXED_PARAMS + 2 + slots, sizeof *p);
-    size_t n = 0;
-
-    p[n++] = (struct db_param)P_I64(org_id);
-    p[n++] = (struct db_param)P_I64(after_id);
-    p[n++] = (struct db_param)P_I64(f->state);
-    p[n++] = (struct db_param)P_I64(f->state);
-    p[n++] = (struct db_param)P_I64(f->worker_id);
-    p[n++] = (struct db_param)P_I64(f->worker_id);
-    p[n++] = (struct db_param)P_I64(f->buddy_id);
-    p[n++] = (struct db_param)P_I64(f->buddy_id);
-    p[n++] = (struct db_param)P_I64(f->team_id);
-    p[n++] = (struct db_param)P_I64(f->team_id);
-    if (f->restrict_to_user) {
-        p[n++] = (struct db_param)P_I64(f->restrict_to_user);
-        p[n++] = (struct db_param)P_I64(f->restrict_to_user);
-        for (size_t i = 0; i < slots; i++)
-            p[n++] = (struct db_param)P_I64(i < f->n_teams ? f->teams[i] : 0);
-    }
-    p[n++] = (struct db_param)P_I64(limit);
-    *out = p;
-    *out_n = n;
+    if (q->rc == 0)
+        q->rc = buf_append_str(&q->sql, text);
 }
 
-/*
- * The list query's text. Without a visibility restriction it is one fixed text; with one,
- * the team ids go in an IN list padded with 0 (no team) to slots, a power of two, so at
- * most a dozen texts reach the statement cache whatever the callers' team counts. Only
- * compiled-in text and "?" go in. NULL past the buffer's maximum; caller frees.
- */
-static char *visit_list_sql(bool restricted, size_t slots)
+static void vq_i64(struct visit_query *q, int64_t v)
 {
-    struct buf b;
-    int rc;
+    q->params[q->n++] = (struct db_param)P_I64(v);
+}
 
-    buf_init(&b, 1u << 16);
-    rc = buf_append_str(&b, VISIT_LIST_HEAD);
-    if (rc == 0 && restricted) {
-        rc = buf_append_str(&b, VISIT_LIST_VISIBLE);
-        for (size_t i = 1; rc == 0 && i < slots; i++)
-            rc = buf_append_str(&b, ", ?");
-        if (rc == 0)
-            rc = buf_append_str(&b, ")))");
+static void visit_list_visible(struct visit_query *q, const struct visit_filter *f,
+                               int64_t after_id, size_t slots)
+{
+    vq_sql(q, VISIT_LIST_VISIBLE);
+    vq_i64(q, f->restrict_to_user);
+    vq_i64(q, after_id);
+    vq_i64(q, f->restrict_to_user);
+    vq_i64(q, after_id);
+    vq_i64(q, after_id);
+    for (size_t i = 0; i < slots; i++) {
+        if (i > 0)
+            vq_sql(q, ", ?");
+        vq_i64(q, i < f->n_teams ? f->teams[i] : 0);
     }
-    if (rc == 0)
-        rc = buf_append_str(&b, VISIT_LIST_TAIL);
-    if (rc < 0) {
-        buf_fini(&b);
-        return NULL;
+    vq_sql(q, "))");
+}
+
+/* The list query for f and its parameters. Caller frees with visit_query_fini. */
+static int visit_list_query(struct visit_query *q, int64_t org_id, const struct visit_filter *f,
+                            int64_t after_id, int limit)
+{
+    size_t slots = 1;
+
+    while (slots < f->n_teams)
+        slots *= 4;
+    buf_init(&q->sql, 1u << 16);
+    q->params = xcalloc(VISIT_LIST_MAX_PARAMS + slots, sizeof *q->params);
+    q->n = 0;
+    q->rc = 0;
+    vq_sql(q, VISIT_LIST_HEAD);
+    vq_i64(q, org_id);
+    vq_i64(q, after_id);
+    vq_i64(q, f->state);
+    vq_i64(q, f->state);
+    if (f->worker_id) {
+        vq_sql(q, VISIT_LIST_WORKER);
+        vq_i64(q, f->worker_id);
     }
-    return buf_take(&b);
+    if (f->buddy_id) {
+        vq_sql(q, VISIT_LIST_BUDDY);
+        vq_i64(q, f->buddy_id);
+    }
+    if (f->team_id) {
+        vq_sql(q, VISIT_LIST_TEAM);
+        vq_i64(q, f->team_id);
+        vq_i64(q, after_id);
+    }
+    if (f->restrict_to_user)
+        visit_list_visible(q, f, after_id, slots);
+    vq_sql(q, VISIT_LIST_TAIL);
+    vq_i64(q, limit);
+    return q->rc < 0 ? -NA_ESTORE : 0;
+}
+
+static void visit_query_fini(struct visit_query *q)
+{
+    buf_fini(&q->sql);
+    free(q->params);
 }
 
 int store_visit_list(struct store *st, int64_t org_id, const struct visit_filter *f,
                      int64_t after_id, int limit, struct visit_row **out_rows, size_t *out_n)
 {
+    struct visit_query q = {0};
     struct db_stmt *s = NULL;
     struct visit_row *rows = NULL;
-    struct db_param *params = NULL;
-    char *sql = NULL;
-    size_t n_params = 0;
-    size_t slots = 1;
     size_t n = 0;
     int rc;
 
@@ -282,13 +314,10 @@ int store_visit_list(struct store *st, int64_t org_id, const struct visit_filter
         return rc;
     if (f->n_teams > STORE_VISIT_TEAMS_MAX || (f->n_teams > 0 && !f->teams))
         return -NA_EINVAL;
-    while (f->restrict_to_user && slots < f->n_teams)
-        slots *= 2;
-    sql = visit_list_sql(f->restrict_to_user != 0, slots);
-    if (!sql)
-        return -NA_ESTORE;
-    visit_list_params(org_id, f, after_id, limit, slots, &params, &n_params);
-    rc = st_stmt(st, sql, params, n_params, &s);
+    rc = visit_list_query(&q, org_id, f, after_id, limit);
+    if (rc < 0)
+        goto fail;
+    rc = st_stmt(st, q.sql.data, q.params, q.n, &s);
     if (rc < 0)
         goto fail;
     rows = xcalloc((size_t)limit, sizeof *rows);
@@ -297,15 +326,13 @@ int store_visit_list(struct store *st, int64_t org_id, const struct visit_filter
     st_done(st, s);
     if (rc < 0)
         goto fail;
-    free(params);
-    free(sql);
+    visit_query_fini(&q);
     *out_rows = rows;
     *out_n = n;
     return 0;
 fail:
     visit_rows_free(rows, n);
-    free(params);
-    free(sql);
+    visit_query_fini(&q);
     return rc;
 }
 

@@ -542,7 +542,9 @@ static void test_visit_list_visibility(void **state)
     struct list_world lw;
     struct visit_filter f = {0};
     int64_t *v = lw.v;
+    struct visit_row *rows = NULL;
     int64_t many[5];
+    size_t n = 0;
 
     list_world_make(fx->st, &lw);
     /* A buddy sees what they watch; a worker their own and what they buddy. */
@@ -555,6 +557,29 @@ static void test_visit_list_visibility(void **state)
     f.teams = &lw.t1;
     f.n_teams = 1;
     list_expect(fx->st, lw.org, &f, (int64_t[]){v[0], v[1], v[5]}, 3);
+    /* Filters narrow what is visible and never widen it. */
+    f.worker_id = lw.w1;
+    list_expect(fx->st, lw.org, &f, (int64_t[]){v[0], v[1]}, 2);
+    f.worker_id = lw.w2;
+    list_expect(fx->st, lw.org, &f, NULL, 0);
+    f.worker_id = 0;
+    f.team_id = lw.t2;
+    list_expect(fx->st, lw.org, &f, NULL, 0);
+    f.team_id = lw.t1;
+    f.buddy_id = lw.b;
+    list_expect(fx->st, lw.org, &f, (int64_t[]){v[1]}, 1);
+    f.team_id = 0;
+    f.buddy_id = 0;
+    /* Pages of a restricted list. */
+    assert_int_equal(store_visit_list(fx->st, lw.org, &f, v[0], 1, &rows, &n), 0);
+    assert_visit_ids(rows, n, (int64_t[]){v[1]}, 1);
+    visit_rows_free(rows, n);
+    assert_int_equal(store_visit_list(fx->st, lw.org, &f, v[1], 1, &rows, &n), 0);
+    assert_visit_ids(rows, n, (int64_t[]){v[5]}, 1);
+    visit_rows_free(rows, n);
+    assert_int_equal(store_visit_list(fx->st, lw.org, &f, v[5], 1, &rows, &n), 0);
+    assert_int_equal(n, 0);
+    visit_rows_free(rows, n);
     /* Several teams (padded IN list), combined with a filter. */
     many[0] = lw.t3;
     many[1] = lw.t2;
