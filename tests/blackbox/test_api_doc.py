@@ -76,6 +76,9 @@ def test_documented_routes_are_served(shared_server):
             assert st == 200, (method, path, st, body)
         elif path == "/api/v1/login":
             assert st == 422, (method, path, st, body)
+        elif path == "/api/v1/ack/{token}":
+            # The token in the path is the credential: an unknown one is simply not found.
+            assert st == 404, (method, path, st, body)
         else:
             assert st == 401, (method, path, st, body)
             assert body["error"]["code"] == "unauthenticated", (method, path, body)
