@@ -65,7 +65,8 @@ static void outbox_read(struct store *st, struct db_stmt *s, struct outbox_row *
 
 int store_outbox_add(struct store *st, const struct outbox_row *r, int64_t *out_id)
 {
-    /* A row without a time is due at once. */
+    /* A row without a time is due at once. The SELECT keeps the case and the channel in
+     * the row's organisation. */
     int64_t due = r->next_attempt_at ? r->next_attempt_at : r->created_at;
 
     if (!r->channel || !r->event || !r->idempotency_key)
@@ -75,12 +76,17 @@ int store_outbox_add(struct store *st, const struct outbox_row *r, int64_t *out_
         "INSERT INTO outbox (organisation_id, escalation_id, level, user_id, channel_id, "
         "channel, address, event, subject, body, idempotency_key, state, attempts, "
         "next_attempt_at, created_at) "
-        "SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ? FROM organisations "
-        "WHERE id = ? RETURNING id",
+        "SELECT o.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ? FROM organisations o "
+        "WHERE o.id = ? "
+        "AND (? = 0 OR EXISTS (SELECT 1 FROM escalations e "
+        "WHERE e.id = ? AND e.organisation_id = o.id)) "
+        "AND (? = 0 OR EXISTS (SELECT 1 FROM contact_channels c "
+        "WHERE c.id = ? AND c.organisation_id = o.id)) RETURNING id",
         PARAMS(P_ID(r->escalation_id), P_I64(r->level), P_ID(r->user_id), P_ID(r->channel_id),
                P_TEXT(r->channel), P_TEXT(r->address), P_TEXT(r->event), P_TEXT(r->subject),
                P_TEXT(r->body), P_TEXT(r->idempotency_key), P_I64(due), P_I64(r->created_at),
-               P_I64(r->organisation_id)),
+               P_I64(r->organisation_id), P_I64(r->escalation_id), P_I64(r->escalation_id),
+               P_I64(r->channel_id), P_I64(r->channel_id)),
         out_id);
 }
 

@@ -180,7 +180,8 @@ struct escalation_step_row {
 void escalation_step_rows_free(struct escalation_step_row *rows, size_t n);
 int store_escalation_steps(struct store *st, int64_t org_id, int64_t escalation_id,
                            struct escalation_step_row **out_rows, size_t *out_n);
-/* Users told of a case so far (distinct, for "the worker is safe" messages). */
+/* Users told of a case so far (distinct, for "the worker is safe" messages): those of its
+ * "notified", "delivered" and "acknowledged" steps, ascending. */
 int store_escalation_notified_users(struct store *st, int64_t escalation_id, int64_t **out_ids,
                                     size_t *out_n);
 
@@ -217,7 +218,11 @@ struct outbox_row {
 void outbox_row_fini(struct outbox_row *r);
 void outbox_rows_free(struct outbox_row *rows, size_t n);
 
-/* Inserts a pending row (state, attempts ignored). -NA_ECONFLICT on a repeated key. */
+/*
+ * Inserts a pending row (state, attempts ignored; next_attempt_at 0: due at created_at).
+ * -NA_ECONFLICT on a repeated key; -NA_ENOTFOUND when the organisation, or the case or
+ * channel named, is not found in it.
+ */
 int store_outbox_add(struct store *st, const struct outbox_row *r, int64_t *out_id);
 int store_outbox_get(struct store *st, int64_t id, struct outbox_row *out);
 /* After an attempt: sent (sent_at = now), retry at next_attempt_at, or failed. */
@@ -261,7 +266,8 @@ int store_policy_delete(struct store *st, int64_t org_id, int64_t team_id);
 
 /* ---- people an escalation tells ---- */
 
-/* Enabled line managers of the teams user_id belongs to (distinct). */
+/* Enabled line managers of the teams user_id belongs to (distinct, ascending); never user_id
+ * itself (a manager in their own team is not their own contact). */
 int store_line_managers_of(struct store *st, int64_t org_id, int64_t user_id, int64_t **out_ids,
                            size_t *out_n);
 

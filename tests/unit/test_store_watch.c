@@ -542,9 +542,7 @@ static void test_visit_list_visibility(void **state)
     struct list_world lw;
     struct visit_filter f = {0};
     int64_t *v = lw.v;
-    struct visit_row *rows = NULL;
     int64_t many[5];
-    size_t n = 0;
 
     list_world_make(fx->st, &lw);
     /* A buddy sees what they watch; a worker their own and what they buddy. */
@@ -557,6 +555,39 @@ static void test_visit_list_visibility(void **state)
     f.teams = &lw.t1;
     f.n_teams = 1;
     list_expect(fx->st, lw.org, &f, (int64_t[]){v[0], v[1], v[5]}, 3);
+    /* Several teams (padded IN list), combined with a filter. */
+    many[0] = lw.t3;
+    many[1] = lw.t2;
+    many[2] = lw.t1;
+    many[3] = 424242;
+    many[4] = lw.t3;
+    f.teams = many;
+    f.n_teams = 5;
+    list_expect(fx->st, lw.org, &f, (int64_t[]){v[0], v[1], v[2], v[3], v[5]}, 5);
+    f.n_teams = 3;
+    f.state = VISIT_PLANNED;
+    list_expect(fx->st, lw.org, &f, (int64_t[]){v[0]}, 1);
+    /* Nobody's visits for a user in no role. */
+    f = (struct visit_filter){.restrict_to_user = 777777};
+    list_expect(fx->st, lw.org, &f, NULL, 0);
+    f.n_teams = STORE_VISIT_TEAMS_MAX + 1;
+    f.teams = many;
+    assert_int_equal(
+        store_visit_list(fx->st, lw.org, &f, 0, 10, &(struct visit_row *){NULL}, &(size_t){0}),
+        -NA_EINVAL);
+}
+
+static void test_visit_list_visible_filtered(void **state)
+{
+    struct fixture *fx = *state;
+    struct list_world lw;
+    struct visit_filter f = {0};
+    int64_t *v = lw.v;
+    struct visit_row *rows = NULL;
+    size_t n = 0;
+
+    list_world_make(fx->st, &lw);
+    f = (struct visit_filter){.restrict_to_user = lw.m, .teams = &lw.t1, .n_teams = 1};
     /* Filters narrow what is visible and never widen it. */
     f.worker_id = lw.w1;
     list_expect(fx->st, lw.org, &f, (int64_t[]){v[0], v[1]}, 2);
@@ -580,26 +611,6 @@ static void test_visit_list_visibility(void **state)
     assert_int_equal(store_visit_list(fx->st, lw.org, &f, v[5], 1, &rows, &n), 0);
     assert_int_equal(n, 0);
     visit_rows_free(rows, n);
-    /* Several teams (padded IN list), combined with a filter. */
-    many[0] = lw.t3;
-    many[1] = lw.t2;
-    many[2] = lw.t1;
-    many[3] = 424242;
-    many[4] = lw.t3;
-    f.teams = many;
-    f.n_teams = 5;
-    list_expect(fx->st, lw.org, &f, (int64_t[]){v[0], v[1], v[2], v[3], v[5]}, 5);
-    f.n_teams = 3;
-    f.state = VISIT_PLANNED;
-    list_expect(fx->st, lw.org, &f, (int64_t[]){v[0]}, 1);
-    /* Nobody's visits for a user in no role. */
-    f = (struct visit_filter){.restrict_to_user = 777777};
-    list_expect(fx->st, lw.org, &f, NULL, 0);
-    f.n_teams = STORE_VISIT_TEAMS_MAX + 1;
-    f.teams = many;
-    assert_int_equal(
-        store_visit_list(fx->st, lw.org, &f, 0, 10, &(struct visit_row *){NULL}, &(size_t){0}),
-        -NA_EINVAL);
 }
 
 static void test_visit_list_pagination(void **state)
@@ -914,35 +925,38 @@ static void test_ack_links(void **state)
 
 /* ---- outbox ---- */
 
-static void test_outbox(void **state)
+/* A row with every field set. */
+static struct outbox_row full_outbox(int64_t org, int64_t esc, int64_t user)
+{
+    return (struct outbox_row){.organisation_id = org,
+                               .escalation_id = esc,
+                               .level = 2,
+                               .user_id = user,
+                               .channel = "email",
+                               .address = "w@example.org",
+                               .event = "escalation.notify",
+                               .subject = "Overdue",
+                               .body = "Please call",
+                               .idempotency_key = "esc:1:level:2:user:1",
+                               .state = "sent",
+                               .attempts = 9,
+                               .next_attempt_at = T0 + MIN,
+                               .created_at = T0};
+}
+
+static void test_outbox_add(void **state)
 {
     struct fixture *fx = *state;
     int64_t org = mk_org(fx->st, "Acme");
+    int64_t other = mk_org(fx->st, "Other");
     int64_t worker = mk_user(fx->st, org, "w");
     int64_t esc = mk_case(fx->st, org, mk_visit(fx->st, org, worker, 0, VISIT_ACTIVE));
-    struct outbox_row o = {.organisation_id = org,
-                           .escalation_id = esc,
-                           .level = 2,
-                           .user_id = worker,
-                           .channel = "email",
-                           .address = "w@example.org",
-                           .event = "escalation.notify",
-                           .subject = "Overdue",
-                           .body = "Please call",
-                           .idempotency_key = "esc:1:level:2:user:1",
-                           .state = "sent",
-                           .attempts = 9,
-                           .next_attempt_at = T0 + MIN,
-                           .created_at = T0};
+    struct outbox_row o = full_outbox(org, esc, worker);
     struct outbox_row got;
-    struct outbox_row *rows = NULL;
     int64_t id = 0;
-    int64_t id2;
-    int64_t id3;
-    size_t n = 0;
 
     assert_int_equal(store_outbox_add(fx->st, &o, &id), 0);
-    assert_int_equal(store_outbox_add(fx->st, &o, &id2), -NA_ECONFLICT);
+    assert_int_equal(store_outbox_add(fx->st, &o, &(int64_t){0}), -NA_ECONFLICT);
     assert_int_equal(store_outbox_get(fx->st, id, &got), 0);
     assert_int_equal(got.organisation_id, org);
     assert_int_equal(got.escalation_id, esc);
@@ -955,6 +969,7 @@ static void test_outbox(void **state)
     assert_string_equal(got.subject, "Overdue");
     assert_string_equal(got.body, "Please call");
     assert_string_equal(got.idempotency_key, "esc:1:level:2:user:1");
+    /* State and attempts of a new row are always pending and 0. */
     assert_string_equal(got.state, "pending");
     assert_int_equal(got.attempts, 0);
     assert_int_equal(got.next_attempt_at, T0 + MIN);
@@ -962,6 +977,34 @@ static void test_outbox(void **state)
     assert_int_equal(got.created_at, T0);
     assert_int_equal(got.sent_at, 0);
     outbox_row_fini(&got);
+
+    assert_int_equal(store_outbox_get(fx->st, 999999, &got), -NA_ENOTFOUND);
+    o.idempotency_key = NULL;
+    assert_int_equal(store_outbox_add(fx->st, &o, &id), -NA_EINVAL);
+    o.idempotency_key = "unknown-org";
+    o.organisation_id = 999999;
+    assert_int_equal(store_outbox_add(fx->st, &o, &id), -NA_ENOTFOUND);
+    /* A case or a channel of another organisation is not found. */
+    o.organisation_id = other;
+    assert_int_equal(store_outbox_add(fx->st, &o, &id), -NA_ENOTFOUND);
+    o.escalation_id = 0;
+    o.channel_id = 999999;
+    assert_int_equal(store_outbox_add(fx->st, &o, &id), -NA_ENOTFOUND);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM outbox"), 1);
+}
+
+static void test_outbox_mark(void **state)
+{
+    struct fixture *fx = *state;
+    int64_t org = mk_org(fx->st, "Acme");
+    int64_t worker = mk_user(fx->st, org, "w");
+    int64_t esc = mk_case(fx->st, org, mk_visit(fx->st, org, worker, 0, VISIT_ACTIVE));
+    int64_t id = mk_outbox(fx->st, org, esc, "k1", T0 + MIN);
+    int64_t id2;
+    int64_t id3;
+    struct outbox_row got;
+    struct outbox_row *rows = NULL;
+    size_t n = 0;
 
     /* A retry, then success. */
     assert_int_equal(store_outbox_mark(fx->st, id, "pending", 1, T0 + 3 * MIN, "timeout", T0 + MIN),
@@ -981,7 +1024,7 @@ static void test_outbox(void **state)
     assert_null(got.last_error);
     outbox_row_fini(&got);
 
-    /* Without a time a row is due when created; a failed row is due never. */
+    /* Without a time a row is due when created. */
     id2 = mk_outbox(fx->st, org, esc, "k2", 0);
     id3 = mk_outbox(fx->st, org, 0, "k3", T0 + 9);
     assert_int_equal(store_outbox_mark(fx->st, id3, "failed", 5, 0, "410 Gone", T0 + 9), 0);
@@ -994,16 +1037,9 @@ static void test_outbox(void **state)
     assert_int_equal(store_outbox_mark(fx->st, id, "done", 1, 0, NULL, T0), -NA_EINVAL);
     assert_int_equal(store_outbox_mark(fx->st, id, NULL, 1, 0, NULL, T0), -NA_EINVAL);
     assert_int_equal(store_outbox_mark(fx->st, 999999, "sent", 1, 0, NULL, T0), -NA_ENOTFOUND);
-    assert_int_equal(store_outbox_get(fx->st, 999999, &got), -NA_ENOTFOUND);
-    o.idempotency_key = NULL;
-    assert_int_equal(store_outbox_add(fx->st, &o, &id), -NA_EINVAL);
-    o.idempotency_key = "other-org";
-    o.organisation_id = 999999;
-    assert_int_equal(store_outbox_add(fx->st, &o, &id), -NA_ENOTFOUND);
-
     assert_int_equal(store_outbox_for_escalation(fx->st, esc, &rows, &n), 0);
     assert_int_equal(n, 2);
-    assert_true(rows[0].id < rows[1].id);
+    assert_int_equal(rows[0].id, id);
     assert_int_equal(rows[1].id, id2);
     assert_int_equal(rows[1].next_attempt_at, T0);
     outbox_rows_free(rows, n);
@@ -1027,11 +1063,9 @@ static void test_channels(void **state)
                             .template = "{\"to\": \"{{phone}}\"}",
                             .created_at = T0};
     struct channel_row got;
-    struct channel_row *rows = NULL;
     int64_t uc = 0;
     int64_t oc = 0;
     int64_t id = 0;
-    size_t n = 0;
 
     assert_int_equal(store_channel_create(fx->st, &c, &uc), 0);
     c = (struct channel_row){.organisation_id = org, .name = "ARC", .kind = "email"};
@@ -1057,10 +1091,35 @@ static void test_channels(void **state)
     assert_null(got.secret);
     assert_null(got.template);
     channel_row_fini(&got);
+}
 
+static void test_channel_list(void **state)
+{
+    struct fixture *fx = *state;
+    int64_t org = mk_org(fx->st, "Acme");
+    int64_t u = mk_user(fx->st, org, "u");
+    int64_t u2 = mk_user(fx->st, org, "u2");
+    struct channel_row c = {.organisation_id = org, .user_id = u, .name = "p", .kind = "log"};
+    struct channel_row got;
+    struct channel_row *rows = NULL;
+    int64_t uc = 0;
+    int64_t oc = 0;
+    int64_t id = 0;
+    size_t n = 0;
+
+    assert_int_equal(store_channel_create(fx->st, &c, &uc), 0);
+    c.user_id = 0;
+    assert_int_equal(store_channel_create(fx->st, &c, &oc), 0);
     assert_int_equal(store_channel_list(fx->st, org, u, false, &rows, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(rows[0].id, uc);
+    channel_rows_free(rows, n);
+    /* user_id set: that user's, whatever org_level says. */
+    assert_int_equal(store_channel_list(fx->st, org, u, true, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    channel_rows_free(rows, n);
+    assert_int_equal(store_channel_list(fx->st, org, u2, false, &rows, &n), 0);
+    assert_int_equal(n, 0);
     channel_rows_free(rows, n);
     assert_int_equal(store_channel_list(fx->st, org, 0, true, &rows, &n), 0);
     assert_int_equal(n, 1);
@@ -1383,11 +1442,81 @@ static const char *const hostile[] = {
     "",
 };
 
+/* s through every text field of a visit and of its timeline. */
+static void hostile_visit(struct store *st, int64_t org, int64_t worker, char *s)
+{
+    struct visit_row v = plain_visit(org, worker);
+    struct visit_row got;
+    struct visit_event e = {.organisation_id = org, .kind = s, .detail = s, .at = T0};
+    struct visit_event_row *ev = NULL;
+    int64_t id = 0;
+    size_t n = 0;
+
+    v.kind = s;
+    v.address = s;
+    v.people = s;
+    v.phones = s;
+    v.transport = s;
+    v.accompanied_by = s;
+    v.notes = s;
+    v.close_note = s;
+    assert_int_equal(store_visit_create(st, &v, &id), 0);
+    assert_int_equal(store_visit_get(st, org, id, &got), 0);
+    v.updated_at = v.created_at;
+    v.id = id;
+    assert_visit_equal(&got, &v);
+    visit_row_fini(&got);
+    e.visit_id = id;
+    assert_int_equal(store_visit_event_add(st, &e), 0);
+    assert_int_equal(store_visit_events(st, org, id, &ev, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ev[0].kind, s);
+    assert_string_equal(ev[0].detail, s);
+    visit_event_rows_free(ev, n);
+}
+
+/* s through the outbox, a channel and a policy. */
+static void hostile_delivery(struct store *st, int64_t org, char *s)
+{
+    struct outbox_row o = {.organisation_id = org,
+                           .channel = s,
+                           .event = s,
+                           .subject = s,
+                           .body = s,
+                           .address = s,
+                           .idempotency_key = s,
+                           .created_at = T0};
+    struct outbox_row og;
+    struct channel_row c = {
+        .organisation_id = org, .name = s, .kind = s, .address = s, .secret = s, .template = s};
+    struct channel_row cg;
+    char *json = NULL;
+    int64_t id = 0;
+
+    assert_int_equal(store_outbox_add(st, &o, &id), 0);
+    assert_int_equal(store_outbox_get(st, id, &og), 0);
+    assert_string_equal(og.body, s);
+    assert_string_equal(og.idempotency_key, s);
+    assert_string_equal(og.subject, s);
+    outbox_row_fini(&og);
+    assert_int_equal(store_channel_create(st, &c, &id), 0);
+    assert_int_equal(store_channel_get(st, org, id, &cg), 0);
+    assert_string_equal(cg.name, s);
+    assert_string_equal(cg.secret, s);
+    assert_string_equal(cg.template, s);
+    channel_row_fini(&cg);
+    assert_int_equal(store_policy_put(st, org, 0, s, T0), 0);
+    assert_int_equal(store_policy_get(st, org, 0, &json), 0);
+    assert_string_equal(json, s);
+    free(json);
+}
+
 static void test_hostile_strings(void **state)
 {
     struct fixture *fx = *state;
     int64_t org = mk_org(fx->st, "Acme");
     int64_t worker = mk_user(fx->st, org, "w");
+    size_t n_hostile = sizeof hostile / sizeof hostile[0];
     size_t big_len = 100000;
     char *big = malloc(big_len + 1);
 
@@ -1395,64 +1524,15 @@ static void test_hostile_strings(void **state)
     for (size_t i = 0; i < big_len; i++)
         big[i] = (char)('a' + i % 26);
     big[big_len] = '\0';
-    for (size_t k = 0; k <= sizeof hostile / sizeof hostile[0]; k++) {
+    for (size_t k = 0; k <= n_hostile; k++) {
         /* Rows hold char *; the store only reads them. */
-        char *s = (char *)(k < sizeof hostile / sizeof hostile[0] ? hostile[k] : big);
-        struct visit_row v = plain_visit(org, worker);
-        struct visit_row got;
-        struct visit_event e = {.organisation_id = org, .kind = s, .detail = s, .at = T0};
-        struct visit_event_row *ev = NULL;
-        struct outbox_row o = {.organisation_id = org,
-                               .channel = s,
-                               .event = s,
-                               .subject = s,
-                               .body = s,
-                               .address = s,
-                               .idempotency_key = (char *)s,
-                               .created_at = T0};
-        struct outbox_row og;
-        char *json = NULL;
-        int64_t id = 0;
-        size_t n = 0;
-
-        v.kind = s;
-        v.address = s;
-        v.people = s;
-        v.phones = s;
-        v.transport = s;
-        v.accompanied_by = s;
-        v.notes = s;
-        v.close_note = s;
-        assert_int_equal(store_visit_create(fx->st, &v, &id), 0);
-        assert_int_equal(store_visit_get(fx->st, org, id, &got), 0);
-        v.updated_at = v.created_at;
-        v.id = id;
-        assert_visit_equal(&got, &v);
-        visit_row_fini(&got);
-
-        e.visit_id = id;
-        assert_int_equal(store_visit_event_add(fx->st, &e), 0);
-        assert_int_equal(store_visit_events(fx->st, org, id, &ev, &n), 0);
-        assert_int_equal(n, 1);
-        assert_string_equal(ev[0].kind, s);
-        assert_string_equal(ev[0].detail, s);
-        visit_event_rows_free(ev, n);
-
-        assert_int_equal(store_outbox_add(fx->st, &o, &id), 0);
-        assert_int_equal(store_outbox_get(fx->st, id, &og), 0);
-        assert_string_equal(og.body, s);
-        assert_string_equal(og.idempotency_key, s);
-        assert_string_equal(og.subject, s);
-        outbox_row_fini(&og);
-
-        assert_int_equal(store_policy_put(fx->st, org, 0, s, T0), 0);
-        assert_int_equal(store_policy_get(fx->st, org, 0, &json), 0);
-        assert_string_equal(json, s);
-        free(json);
+        char *s = (char *)(k < n_hostile ? hostile[k] : big);
+        hostile_visit(fx->st, org, worker, s);
+        hostile_delivery(fx->st, org, s);
     }
     free(big);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM visits"),
-                     (int64_t)(sizeof hostile / sizeof hostile[0]) + 1);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM visits"), (int64_t)n_hostile + 1);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM outbox"), (int64_t)n_hostile + 1);
 }
 
 int main(void)
@@ -1465,6 +1545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_visit_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_list_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_list_visibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_visit_list_visible_filtered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_list_pagination, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visits_buddied_by, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeline_order, setup, teardown),
@@ -1472,8 +1553,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_escalation_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escalation_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_links, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_add, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_channels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_channel_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_managers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cross_org_visits, setup, teardown),
