@@ -81,7 +81,11 @@ extern const size_t api_routes_count;
 /* Value of a query parameter (borrowed, valid during the request) or NULL. */
 const char *request_query(struct request *r, const char *name);
 
-/* Sets status and JSON answer (takes ownership of answer). Returns 0. */
+/*
+ * Sets status and JSON answer (takes ownership of answer). Returns 0. 204 answers with no
+ * body; any other status needs an answer: a NULL one (a json_pack that failed) makes the
+ * server answer 500 internal.
+ */
 int request_answer(struct request *r, int status, json_t *answer);
 /* Records which field is at fault and why; returns err (a negated NA_E* code). */
 int request_fail(struct request *r, int err, const char *field, const char *message);

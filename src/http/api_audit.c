@@ -37,5 +37,9 @@ int api_audit_list(struct request *r)
         json_array_append_new(items, render_audit(&rows[i]));
     int64_t next = n > (size_t)limit ? rows[shown - 1].id : 0;
     audit_rows_free(rows, n);
+    if (json_array_size(items) != shown) { /* a row that could not be rendered */
+        json_decref(items);
+        return -NA_ESTORE;
+    }
     return request_answer(r, 200, render_page(items, "next_before", next));
 }

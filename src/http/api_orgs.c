@@ -41,6 +41,10 @@ int api_org_list(struct request *r)
         json_array_append_new(items, render_org(&rows[i]));
     int64_t next = n > (size_t)limit ? rows[shown - 1].id : 0;
     org_rows_free(rows, n);
+    if (json_array_size(items) != shown) { /* a row that could not be rendered */
+        json_decref(items);
+        return -NA_ESTORE;
+    }
     return request_answer(r, 200, render_page(items, "next_after", next));
 }
 

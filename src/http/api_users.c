@@ -105,7 +105,8 @@ int api_user_list(struct request *r)
     rc = audit_reads(r, rows, shown);
     json_t *items = json_array();
     for (size_t i = 0; !rc && i < shown; i++)
-        json_array_append_new(items, render_user(&rows[i], layer_for(r, &rows[i])));
+        if (json_array_append_new(items, render_user(&rows[i], layer_for(r, &rows[i]))))
+            rc = -NA_ESTORE; /* a row that could not be rendered */
     int64_t next = n > (size_t)limit ? rows[shown - 1].id : 0;
     user_rows_free(rows, n);
     if (rc) {
@@ -375,9 +376,13 @@ int api_vehicle_list(struct request *r)
         rc = -NA_EFORBIDDEN;
     if (!rc) {
         json_t *items = json_array();
-        for (size_t i = 0; i < u.n_vehicles; i++)
-            json_array_append_new(items, render_vehicle(&u.vehicles[i]));
-        request_answer(r, 200, render_page(items, "next_after", 0));
+        for (size_t i = 0; !rc && i < u.n_vehicles; i++)
+            if (json_array_append_new(items, render_vehicle(&u.vehicles[i])))
+                rc = -NA_ESTORE;
+        if (rc)
+            json_decref(items);
+        else
+            request_answer(r, 200, render_page(items, "next_after", 0));
     }
     user_row_fini(&u);
     return rc;

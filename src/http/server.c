@@ -115,6 +115,10 @@ int request_answer(struct request *r, int status, json_t *answer)
     json_decref(r->answer);
     r->status = status;
     r->answer = answer;
+    if (status == 204) {
+        json_decref(answer);
+        r->answer = NULL;
+    }
     return 0;
 }
 
@@ -164,8 +168,11 @@ static char *error_body(int err, const char *field, const char *message, size_t 
     if (field && field[0])
         json_object_set_new(e, "field", json_string(field));
     json_t *root = json_pack("{s:o}", "error", e);
-    char *text = json_dumps(root, JSON_COMPACT);
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
+    /* A message jansson refuses (not UTF-8) or no memory: the bare error, never nothing. */
+    if (!text)
+        text = xstrdup("{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}");
     *len = strlen(text);
     return text;
 }
@@ -201,19 +208,29 @@ static enum MHD_Result answer_error(struct MHD_Connection *c, struct exchange *x
     return finish(x, queue_bytes(c, r->status, body, len, "application/json", r));
 }
 
+/*
+ * The handler's answer: text, an explicit 204 (request_answer(r, 204, NULL)) or JSON. A
+ * JSON answer that is missing (a render or json_pack that failed, or a handler that set
+ * none) is an error, not an empty success.
+ */
 static enum MHD_Result answer_ok(struct MHD_Connection *c, struct exchange *x)
 {
     struct request *r = &x->req;
-    x->answered = true;
     if (r->content_type) {
         size_t len = r->text.len;
+        x->answered = true;
         return finish(x, queue_bytes(c, r->status, buf_take(&r->text), len, r->content_type, r));
     }
-    if (!r->answer) {
-        r->status = 204;
+    if (r->status == 204) {
+        x->answered = true;
         return finish(x, queue_bytes(c, 204, NULL, 0, NULL, r));
     }
-    char *text = json_dumps(r->answer, JSON_COMPACT);
+    char *text = r->answer ? json_dumps(r->answer, JSON_COMPACT) : NULL;
+    if (!text) {
+        log_error("http_answer_missing", "route=%zu status=%d", x->route, r->status);
+        return answer_error(c, x, -NA_ESTORE);
+    }
+    x->answered = true;
     return finish(x, queue_bytes(c, r->status, text, strlen(text), "application/json", r));
 }
 

@@ -529,3 +529,20 @@ def test_hostile_input_loop(server_factory):
     ok(srv.call("GET", "/healthz"))
     ok(srv.call("GET", "/api/v1/me", token=admin))
     srv.stop_checked()
+
+
+def test_unrenderable_record_is_500_not_204(server):
+    """A stored name that is not UTF-8 cannot be put in JSON: an error, never an empty 204."""
+    import os
+    import sqlite3
+    admin = server.admin()
+    team = create_team(server, admin, unique("Broken "))
+    conn = sqlite3.connect(os.path.join(server.data_dir, "notalone.db"), timeout=10)
+    try:
+        conn.execute("UPDATE teams SET name = CAST(X'ff41' AS TEXT) WHERE id = ?", (team["id"],))
+        conn.commit()
+    finally:
+        conn.close()
+    assert_error(server.call("GET", "/api/v1/teams/%d" % team["id"], token=admin), 500,
+                 "internal")
+    assert_error(server.call("GET", "/api/v1/teams", token=admin), 500, "internal")
