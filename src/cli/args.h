@@ -12,8 +12,8 @@
 
 /* Longest argument accepted, in bytes; a longer one is a usage error. */
 #define ARGS_MAX_LEN  4096
-#define ARGS_MAX_OPTS 16
-#define ARGS_MAX_POS  4
+#define ARGS_MAX_OPTS 24
+#define ARGS_MAX_POS  8
 
 enum args_kind {
     ARGS_FLAG,  /* --disable */

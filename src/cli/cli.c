@@ -160,6 +160,23 @@ int cli_request(struct cli *cli, bool with_token, const char *method, const char
     return rc ? report(cli, c, rc) : 0;
 }
 
+int cli_request_quiet(struct cli *cli, const char *method, const char *path, const json_t *body,
+                      json_t **out)
+{
+    struct client *c;
+    *out = NULL;
+    int rc = get_client(cli, true, &c);
+    if (rc)
+        return rc;
+    return client_request(c, method, path, body, out);
+}
+
+int cli_report(struct cli *cli, int rc)
+{
+    /* Without a client the failure was reported when making it. */
+    return cli->client ? report(cli, cli->client, rc) : rc;
+}
+
 int cli_list(struct cli *cli, const char *path, json_t **out)
 {
     struct client *c;
@@ -325,4 +342,23 @@ int cli_parse_id(struct cli *cli, const struct cli_command *cmd, const char *wha
     if (!args_is_id(arg, out))
         return cli_usage_error(cli, cmd, "%s must be a positive integer, not '%s'", what, arg);
     return 0;
+}
+
+int cli_query_add(struct cli *cli, char *path, const char *key, const char *value)
+{
+    size_t n = strnlen(path, CLI_MAX_PATH);
+    if (n >= CLI_MAX_PATH)
+        return cli_usage_error(cli, NULL, "request path too long");
+    int k =
+        snprintf(path + n, CLI_MAX_PATH - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', key, value);
+    if (k < 0 || (size_t)k >= CLI_MAX_PATH - n)
+        return cli_usage_error(cli, NULL, "request path too long");
+    return 0;
+}
+
+int cli_query_add_id(struct cli *cli, char *path, const char *key, int64_t id)
+{
+    char v[24];
+    (void)snprintf(v, sizeof(v), "%lld", (long long)id);
+    return cli_query_add(cli, path, key, v);
 }

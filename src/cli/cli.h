@@ -98,6 +98,16 @@ int cli_dispatch(struct cli *cli, const struct cli_group *g, int argc, char **ar
 int cli_request(struct cli *cli, bool with_token, const char *method, const char *path,
                 const json_t *body, json_t **out);
 
+/*
+ * As cli_request with the token, but a failure the server answers is not reported: the
+ * caller decides (a 404 that means "none"). Returns 0 or the negated NA_E*.
+ */
+int cli_request_quiet(struct cli *cli, const char *method, const char *path, const json_t *body,
+                      json_t **out);
+
+/* Reports the last failure of cli_request_quiet as cli_request would have. Returns rc. */
+int cli_report(struct cli *cli, int rc);
+
 /* Every item of a paginated list (see client_list), failures reported. */
 int cli_list(struct cli *cli, const char *path, json_t **out);
 
@@ -146,5 +156,13 @@ int cli_print_json(struct cli *cli, const json_t *v);
  */
 int cli_path(struct cli *cli, char *dst, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Appends "key=value" to the query of path (size CLI_MAX_PATH), after '?' or '&'; value is
+ * sent as is (the caller escapes it). A usage error (-NA_EINVAL) when it does not fit.
+ */
+int cli_query_add(struct cli *cli, char *path, const char *key, const char *value);
+/* As cli_query_add for an id. */
+int cli_query_add_id(struct cli *cli, char *path, const char *key, int64_t id);
 
 #endif

@@ -12,7 +12,9 @@
 #include "util/error.h"
 
 static const struct cli_group *const groups[] = {
-    &cmd_session_group, &cmd_org_group, &cmd_team_group, &cmd_user_group, &cmd_apikey_group,
+    &cmd_session_group,    &cmd_org_group,    &cmd_team_group,    &cmd_user_group,
+    &cmd_apikey_group,     &cmd_visit_group,  &cmd_checkin_group, &cmd_watch_group,
+    &cmd_escalation_group, &cmd_policy_group, &cmd_channel_group,
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -34,7 +36,10 @@ static void print_usage(FILE *f)
           f);
     for (size_t i = 0; i < NGROUPS; i++)
         cli_print_group_synopses(f, groups[i]);
-    fputs("\nUSER is a user id or username, TEAM a team id or name.\n"
+    fputs("\nUSER is a user id or username, TEAM a team id or name. VISIT is a visit id; left\n"
+          "out, it is your only active visit. TIME is HH:MM (today, or tomorrow when that has\n"
+          "passed), +DURATION (+45m) or an RFC 3339 time; DURATION is like 90s, 20m, 2h.\n"
+          "Times are printed in local time, with the date when not today.\n"
           "The token is $NOTALONE_TOKEN, else the one saved by 'notalone login' in\n"
           "$XDG_CONFIG_HOME/notalone/credentials.json (or ~/.config/notalone/...).\n\n"
           "exit status: 0 success, 1 the server answered an error, 2 usage error,\n"
@@ -104,10 +109,12 @@ static int run_command(struct cli *cli, int argc, char **argv)
         print_usage(stdout);
         return 0;
     }
-    const struct cli_group *top = &cmd_session_group;
-    for (size_t i = 0; i < top->ncmds; i++) {
-        if (strcmp(argv[0], top->cmds[i].name) == 0)
-            return top->cmds[i].run(cli, &top->cmds[i], argc - 1, argv + 1);
+    for (size_t i = 0; i < NGROUPS; i++) {
+        const struct cli_group *top = groups[i];
+        for (size_t j = 0; !top->name && j < top->ncmds; j++) {
+            if (strcmp(argv[0], top->cmds[j].name) == 0)
+                return top->cmds[j].run(cli, &top->cmds[j], argc - 1, argv + 1);
+        }
     }
     for (size_t i = 0; i < NGROUPS; i++) {
         if (groups[i]->name && strcmp(argv[0], groups[i]->name) == 0)

@@ -155,6 +155,22 @@ char *output_json_text(const json_t *v)
     return text;
 }
 
+const char *output_text(const json_t *v, char *dst, size_t n)
+{
+    char *text = output_json_text(v);
+    size_t len = strlen(text);
+    if (len >= n) {
+        len = n - 1;
+        /* Never leave half a UTF-8 character at the end. */
+        while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+            len--;
+    }
+    memcpy(dst, text, len);
+    dst[len] = '\0';
+    free(text);
+    return dst;
+}
+
 int output_json(FILE *f, const json_t *v)
 {
     if (json_dumpf(v, f, JSON_INDENT(2)) != 0 || fputc('\n', f) == EOF)

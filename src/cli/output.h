@@ -40,6 +40,12 @@ void table_fini(struct table *t);
  */
 char *output_json_text(const json_t *v);
 
+/*
+ * output_json_text of v into dst (size n > 0), cut at a character boundary when longer.
+ * Returns dst.
+ */
+const char *output_text(const json_t *v, char *dst, size_t n);
+
 /* Prints v as indented JSON and a newline to f. -NA_EIO when writing fails. */
 int output_json(FILE *f, const json_t *v);
 
