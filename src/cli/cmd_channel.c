@@ -192,8 +192,8 @@ static const struct cli_command channel_cmds[] = {
     {"list", "channel list", "Lists your channels (admins: every channel of the organisation).",
      run_list},
     {"add",
-     "channel add --name N (--webhook URL [--secret S] [--template T] | --email ADDRESS | --log) "
-     "[--user USER | --organisation]",
+     "channel add --name N (--webhook URL [--secret S] [--template T] |\n"
+     "                     --email ADDRESS | --log) [--user USER | --organisation]",
      "Adds a channel: a webhook (signed with HMAC-SHA256 when it has a secret; '--secret -'\n"
      "reads it from standard input; a template replaces the JSON body, with {{text}},\n"
      "{{subject}}, {{phone}}, {{event}} and {{link}}), an email address, or the log.\n"

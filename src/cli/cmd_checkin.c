@@ -18,10 +18,27 @@ static const struct args_spec checkin_spec[] = {
     [C_NOTE] = {"note", ARGS_VALUE},
 };
 
+/*
+ * A check-in cannot move the expected departure: once that has passed the deadline stays
+ * behind and the visit escalates again. Says so, and what to do instead.
+ */
+static int warn_past_departure(struct cli *cli, const json_t *visit)
+{
+    int64_t now, deadline;
+    int rc = visits_now(cli, &now);
+    if (rc || cli->json || when_from_json(json_object_get(visit, "deadline_at"), &deadline) != 0 ||
+        deadline > now)
+        return rc;
+    printf("Your expected departure has passed, so the visit is still overdue: extend it\n"
+           "('notalone extend 30m --reason TEXT') or end it ('notalone end').\n");
+    return 0;
+}
+
 static int run_checkin(struct cli *cli, const struct cli_command *cmd, int argc, char **argv)
 {
     struct args a;
     json_t *body = json_object();
+    json_t *visit = NULL;
     int64_t id;
     int rc =
         cli_parse(cli, cmd, checkin_spec, CLI_COUNT(checkin_spec), visit_pos, 1, 0, argc, argv, &a);
@@ -34,8 +51,11 @@ static int run_checkin(struct cli *cli, const struct cli_command *cmd, int argc,
     if (!rc)
         rc = visits_resolve(cli, cmd, a.npos ? a.pos[0] : NULL, &id);
     if (!rc)
-        rc = visits_act(cli, id, "checkin", body, "check-in recorded", NULL);
+        rc = visits_act(cli, id, "checkin", body, "check-in recorded", &visit);
+    if (!rc)
+        rc = warn_past_departure(cli, visit);
 done:
+    json_decref(visit);
     json_decref(body);
     args_fini(&a);
     return rc;

@@ -574,10 +574,12 @@ done:
 
 static const struct cli_command visit_cmds[] = {
     {"start",
-     "visit start --address A --until TIME [--buddy USER] [--arrival TIME] "
-     "[--checkin-every DURATION] [--people TEXT] [--phone P ...] [--car VEHICLE | --foot | "
-     "--public-transport ROUTE | --taxi COMPANY --call-sign CS] [--accompanied-by TEXT] "
-     "[--notes TEXT] [--lat X --lon Y] [--shift] [--plan-only] [--worker USER]",
+     "visit start --address A --until TIME [--buddy USER] [--arrival TIME]\n"
+     "                     [--checkin-every DURATION] [--people TEXT] [--phone P ...]\n"
+     "                     [--car VEHICLE | --foot | --public-transport ROUTE |\n"
+     "                      --taxi COMPANY --call-sign CS] [--accompanied-by TEXT]\n"
+     "                     [--notes TEXT] [--lat X --lon Y] [--shift] [--plan-only]\n"
+     "                     [--worker USER]",
      "Starts a visit (or with --plan-only plans it) and prints its id, deadline and buddy.\n"
      "--until is when you expect to leave; with --checkin-every the deadline is the next\n"
      "check-in when that comes sooner. A buddy is told and must accept; until then your\n"
