@@ -84,23 +84,28 @@ int api_key_create(struct request *r)
     secret_hash_hex(key, strlen(key), hash);
     memcpy(prefix, key, KEY_PREFIX_LEN);
     prefix[KEY_PREFIX_LEN] = '\0';
+    struct api_key_row row = {0};
+    json_t *answer = NULL;
     rc = store_begin(r->st);
     if (!rc)
         rc = store_api_key_create(r->st, r->who.organisation_id, user_id, name, prefix, hash,
                                   r->now, &id);
     if (!rc)
         rc = api_audit(r, "api_key.create", "api_key", id, NULL);
+    /* Built before the commit: once committed, the key must reach the caller. */
+    if (!rc)
+        rc = store_api_key_get(r->st, r->who.organisation_id, id, &row);
+    if (!rc && !(answer = json_pack("{s:o,s:s}", "api_key", render_api_key(&row), "key", key)))
+        rc = -NA_ESTORE;
     if (!rc)
         rc = store_commit(r->st);
-    if (rc)
-        return rc;
-    log_info("api_key_created", "api_key_id=%lld user_id=%lld", (long long)id, (long long)user_id);
-    struct api_key_row row = {0};
-    rc = store_api_key_get(r->st, r->who.organisation_id, id, &row);
-    if (!rc)
-        request_answer(r, 201, json_pack("{s:o,s:s}", "api_key", render_api_key(&row), "key", key));
     api_key_row_fini(&row);
-    return rc;
+    if (rc) {
+        json_decref(answer);
+        return rc;
+    }
+    log_info("api_key_created", "api_key_id=%lld user_id=%lld", (long long)id, (long long)user_id);
+    return request_answer(r, 201, answer);
 }
 
 int api_key_delete(struct request *r)

@@ -72,6 +72,23 @@ static int read_new_admin(struct request *r, json_t *admin, struct new_admin *a)
     return rc;
 }
 
+/* The answer to a creation, read back in the open transaction. Caller json_decrefs *out. */
+static int created_org_json(struct request *r, int64_t org_id, int64_t admin_id, const char *otp,
+                            json_t **out)
+{
+    struct org_row o = {0};
+    struct user_row u = {0};
+    int rc = store_org_get(r->st, org_id, &o);
+    if (!rc)
+        rc = store_user_get(r->st, org_id, admin_id, &u);
+    if (!rc && !(*out = json_pack("{s:o,s:o,s:s}", "organisation", render_org(&o), "admin",
+                                  render_user(&u, USER_LAYER_PRIVATE), "one_time_password", otp)))
+        rc = -NA_ESTORE;
+    org_row_fini(&o);
+    user_row_fini(&u);
+    return rc;
+}
+
 int api_org_create(struct request *r)
 {
     static const char *const fields[] = {"name", "admin", NULL};
@@ -95,6 +112,7 @@ int api_org_create(struct request *r)
     if (rc)
         return rc;
     int64_t org_id, admin_id;
+    json_t *answer = NULL;
     rc = store_begin(r->st);
     if (!rc)
         rc = store_org_create(r->st, name, false, r->now, &org_id);
@@ -113,24 +131,18 @@ int api_org_create(struct request *r)
     }
     if (!rc)
         rc = api_audit(r, "organisation.create", "organisation", org_id, NULL);
+    /* Built before the commit: once committed, the one-time password must reach the caller. */
+    if (!rc)
+        rc = created_org_json(r, org_id, admin_id, otp, &answer);
     if (!rc)
         rc = store_commit(r->st);
-    if (rc)
+    if (rc) {
+        json_decref(answer);
         return rc;
+    }
     log_info("organisation_created", "organisation_id=%lld admin_id=%lld", (long long)org_id,
              (long long)admin_id);
-    struct org_row o = {0};
-    struct user_row u = {0};
-    rc = store_org_get(r->st, org_id, &o);
-    if (!rc)
-        rc = store_user_get(r->st, org_id, admin_id, &u);
-    if (!rc)
-        request_answer(r, 201,
-                       json_pack("{s:o,s:o,s:s}", "organisation", render_org(&o), "admin",
-                                 render_user(&u, USER_LAYER_PRIVATE), "one_time_password", otp));
-    org_row_fini(&o);
-    user_row_fini(&u);
-    return rc;
+    return request_answer(r, 201, answer);
 }
 
 /* The organisation of the path, if the caller may see it. */
@@ -174,12 +186,23 @@ int api_org_update(struct request *r)
                      &present);
     if (rc)
         return rc;
+    struct org_row o = {0};
+    json_t *answer = NULL;
     rc = store_begin(r->st);
     if (!rc && present)
         rc = store_org_rename(r->st, id, name);
     if (!rc && present)
         rc = api_audit(r, "organisation.update", "organisation", id, NULL);
     if (!rc)
+        rc = store_org_get(r->st, id, &o);
+    if (!rc && !(answer = render_org(&o)))
+        rc = -NA_ESTORE;
+    if (!rc)
         rc = store_commit(r->st);
-    return rc ? rc : api_org_get(r);
+    org_row_fini(&o);
+    if (rc) {
+        json_decref(answer);
+        return rc;
+    }
+    return request_answer(r, 200, answer);
 }

@@ -77,6 +77,13 @@ static int open_session(struct request *r, const char *username, struct user_row
                             .target_type = "user",
                             .target_id = u->id,
                             .at = r->now};
+    /* Built first: once the session is committed, nothing may fail before the answer. */
+    json_t *answer =
+        json_pack("{s:s,s:o,s:b,s:o}", "token", token, "expires_at", render_time(expires),
+                  "password_change_required", u->password_change_required, "user",
+                  render_user(u, USER_LAYER_PRIVATE));
+    if (!answer)
+        return -NA_ESTORE;
     int rc = store_begin(r->st);
     if (!rc)
         rc = store_login_attempts_clear(r->st, username);
@@ -86,14 +93,12 @@ static int open_session(struct request *r, const char *username, struct user_row
         rc = store_audit_append(r->st, &e);
     if (!rc)
         rc = store_commit(r->st);
-    if (rc)
+    if (rc) {
+        json_decref(answer);
         return rc;
+    }
     log_info("login", "user_id=%lld session_id=%lld", (long long)u->id, (long long)session_id);
-    return request_answer(r, 200,
-                          json_pack("{s:s,s:o,s:b,s:o}", "token", token, "expires_at",
-                                    render_time(expires), "password_change_required",
-                                    u->password_change_required, "user",
-                                    render_user(u, USER_LAYER_PRIVATE)));
+    return request_answer(r, 200, answer);
 }
 
 int api_login(struct request *r)

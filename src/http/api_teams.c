@@ -45,14 +45,32 @@ static int check_line_manager(struct request *r, int64_t user_id)
     return rc;
 }
 
-static int answer_team(struct request *r, int status, int64_t team_id)
+/* The team as JSON (caller json_decrefs *out). */
+static int team_json(struct request *r, int64_t team_id, json_t **out)
 {
     struct team_row t = {0};
     int rc = store_team_get(r->st, r->who.organisation_id, team_id, &t);
-    if (!rc)
-        request_answer(r, status, render_team(&t));
+    if (!rc && !(*out = render_team(&t)))
+        rc = -NA_ESTORE;
     team_row_fini(&t);
     return rc;
+}
+
+/*
+ * Reads the changed team back in the open transaction and commits: once committed,
+ * nothing may fail before the answer.
+ */
+static int commit_team(struct request *r, int status, int64_t team_id)
+{
+    json_t *answer = NULL;
+    int rc = team_json(r, team_id, &answer);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (rc) {
+        json_decref(answer);
+        return rc;
+    }
+    return request_answer(r, status, answer);
 }
 
 int api_team_create(struct request *r)
@@ -79,16 +97,17 @@ int api_team_create(struct request *r)
         return request_fail(r, rc, "name", "a team of this name exists");
     if (!rc)
         rc = api_audit(r, "team.create", "team", id, NULL);
-    if (!rc)
-        rc = store_commit(r->st);
-    return rc ? rc : answer_team(r, 201, id);
+    return rc ? rc : commit_team(r, 201, id);
 }
 
 int api_team_get(struct request *r)
 {
     int64_t id;
+    json_t *answer = NULL;
     int rc = request_param_id(r, 0, &id);
-    return rc ? rc : answer_team(r, 200, id);
+    if (!rc)
+        rc = team_json(r, id, &answer);
+    return rc ? rc : request_answer(r, 200, answer);
 }
 
 int api_team_update(struct request *r)
@@ -118,9 +137,7 @@ int api_team_update(struct request *r)
         return request_fail(r, rc, "name", "a team of this name exists");
     if (!rc)
         rc = api_audit(r, "team.update", "team", id, NULL);
-    if (!rc)
-        rc = store_commit(r->st);
-    return rc ? rc : answer_team(r, 200, id);
+    return rc ? rc : commit_team(r, 200, id);
 }
 
 int api_team_delete(struct request *r)

@@ -38,7 +38,17 @@ static enum user_layer layer_for(struct request *r, const struct user_row *u)
     return access_user_layer(&r->who, u->id, u->team_ids, u->n_team_ids);
 }
 
-/* Writes the audit events of showing rows[0..n) to the caller, in one transaction. */
+/* Writes the audit events of showing rows[0..n) to the caller in the open transaction. */
+static int audit_reads_in_tx(struct request *r, const struct user_row *rows, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (read_is_audited(r, &rows[i], layer_for(r, &rows[i])))
+            rc = api_audit(r, "user.read_personal", "user", rows[i].id, NULL);
+    return rc;
+}
+
+/* As audit_reads_in_tx, in a transaction of its own (when there is anything to write). */
 static int audit_reads(struct request *r, const struct user_row *rows, size_t n)
 {
     bool any = false;
@@ -47,24 +57,38 @@ static int audit_reads(struct request *r, const struct user_row *rows, size_t n)
     if (!any)
         return 0;
     int rc = store_begin(r->st);
-    for (size_t i = 0; !rc && i < n; i++)
-        if (read_is_audited(r, &rows[i], layer_for(r, &rows[i])))
-            rc = api_audit(r, "user.read_personal", "user", rows[i].id, NULL);
+    if (!rc)
+        rc = audit_reads_in_tx(r, rows, n);
     if (!rc)
         rc = store_commit(r->st);
     return rc;
 }
 
-static int answer_user(struct request *r, int status, int64_t user_id)
+/*
+ * The user as the caller may see them, with the audit events of the read: in the open
+ * transaction when in_tx, else in one of their own. Caller json_decrefs *out.
+ */
+static int user_json(struct request *r, int64_t user_id, bool in_tx, json_t **out)
 {
     struct user_row u = {0};
     int rc = store_user_get(r->st, r->who.organisation_id, user_id, &u);
     if (!rc)
-        rc = audit_reads(r, &u, 1);
-    if (!rc)
-        request_answer(r, status, render_user(&u, layer_for(r, &u)));
+        rc = in_tx ? audit_reads_in_tx(r, &u, 1) : audit_reads(r, &u, 1);
+    if (!rc && !(*out = render_user(&u, layer_for(r, &u))))
+        rc = -NA_ESTORE;
     user_row_fini(&u);
     return rc;
+}
+
+/* Commits the open transaction and answers with answer (taken); nothing fails after. */
+static int commit_answer(struct request *r, int status, json_t *answer)
+{
+    int rc = store_commit(r->st);
+    if (rc) {
+        json_decref(answer);
+        return rc;
+    }
+    return request_answer(r, status, answer);
 }
 
 static int list_filter(struct request *r, struct user_filter *f, char *username, size_t n)
@@ -232,23 +256,30 @@ int api_user_create(struct request *r)
     }
     if (!rc)
         rc = insert_user(r, &u, teams, n_teams, &id);
-    if (!rc)
-        rc = store_commit(r->st);
     free(teams);
+    /* Built before the commit: once committed, the one-time password must reach the caller. */
+    json_t *user = NULL, *answer = NULL;
+    if (!rc)
+        rc = user_json(r, id, true, &user);
+    if (!rc && !(answer = json_pack("{s:O,s:s}", "user", user, "one_time_password", otp)))
+        rc = -NA_ESTORE;
+    json_decref(user);
     if (rc)
         return rc;
-    log_info("user_created", "user_id=%lld by=%lld", (long long)id, (long long)r->who.user_id);
-    rc = answer_user(r, 201, id);
+    rc = commit_answer(r, 201, answer);
     if (!rc)
-        request_answer(r, 201, json_pack("{s:O,s:s}", "user", r->answer, "one_time_password", otp));
+        log_info("user_created", "user_id=%lld by=%lld", (long long)id, (long long)r->who.user_id);
     return rc;
 }
 
 int api_user_get(struct request *r)
 {
     int64_t id;
+    json_t *answer = NULL;
     int rc = request_param_id(r, 0, &id);
-    return rc ? rc : answer_user(r, 200, id);
+    if (!rc)
+        rc = user_json(r, id, false, &answer);
+    return rc ? rc : request_answer(r, 200, answer);
 }
 
 static void profile_to_patch(const struct profile *p, struct user_patch *u)
@@ -328,10 +359,11 @@ int api_user_update(struct request *r)
         rc = store_sessions_revoke_user_except(r->st, id, 0, r->now);
     if (!rc)
         rc = api_audit(r, "user.update", "user", id, p.set_roles ? "roles" : NULL);
+    json_t *answer = NULL;
     if (!rc)
-        rc = store_commit(r->st);
+        rc = user_json(r, id, true, &answer);
     user_row_fini(&before);
-    return rc ? rc : answer_user(r, 200, id);
+    return rc ? rc : commit_answer(r, 200, answer);
 }
 
 int api_user_password_reset(struct request *r)
@@ -358,9 +390,10 @@ int api_user_password_reset(struct request *r)
         rc = store_sessions_revoke_user_except(r->st, id, 0, r->now);
     if (!rc)
         rc = api_audit(r, "password.reset", "user", id, NULL);
-    if (!rc)
-        rc = store_commit(r->st);
-    return rc ? rc : request_answer(r, 200, json_pack("{s:s}", "one_time_password", otp));
+    json_t *answer = NULL;
+    if (!rc && !(answer = json_pack("{s:s}", "one_time_password", otp)))
+        rc = -NA_ESTORE;
+    return rc ? rc : commit_answer(r, 200, answer);
 }
 
 /* ---- vehicles (§6.17.4: in the information pack when a worker drives) ---- */
@@ -424,8 +457,6 @@ int api_vehicle_add(struct request *r)
                                &vehicle_id);
     if (!rc)
         rc = api_audit(r, "vehicle.add", "user", id, NULL);
-    if (!rc)
-        rc = store_commit(r->st);
     if (rc)
         return rc;
     struct vehicle_row row = {.id = vehicle_id,
@@ -434,7 +465,8 @@ int api_vehicle_add(struct request *r)
                               .make = (char *)v[1],
                               .model = (char *)v[2],
                               .colour = (char *)v[3]};
-    return request_answer(r, 201, render_vehicle(&row));
+    json_t *answer = render_vehicle(&row);
+    return answer ? commit_answer(r, 201, answer) : -NA_ESTORE;
 }
 
 int api_vehicle_delete(struct request *r)

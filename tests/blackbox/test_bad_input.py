@@ -546,3 +546,43 @@ def test_unrenderable_record_is_500_not_204(server):
     assert_error(server.call("GET", "/api/v1/teams/%d" % team["id"], token=admin), 500,
                  "internal")
     assert_error(server.call("GET", "/api/v1/teams", token=admin), 500, "internal")
+
+
+def break_text(server, table, column, row_id):
+    """Stores bytes that are not UTF-8 in one text field, behind the server's back."""
+    import os
+    import sqlite3
+    conn = sqlite3.connect(os.path.join(server.data_dir, "notalone.db"), timeout=10)
+    try:
+        conn.execute("UPDATE %s SET %s = CAST(X'ff41' AS TEXT) WHERE id = ?" % (table, column),
+                     (row_id,))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def stored(server, sql, *args):
+    import os
+    import sqlite3
+    conn = sqlite3.connect(os.path.join(server.data_dir, "notalone.db"), timeout=10)
+    try:
+        return conn.execute(sql, args).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_change_whose_answer_fails_is_not_kept(server):
+    """A 500 means nothing was changed: the answer is read back before the commit."""
+    admin = server.admin()
+    mgr, _ = create_user(server, admin, unique("lm"), ["manager"])
+    team = create_team(server, admin, unique("Broken "))
+    break_text(server, "teams", "name", team["id"])
+    assert_error(server.call("PATCH", "/api/v1/teams/%d" % team["id"], token=admin,
+                             body={"line_manager_id": mgr["id"]}), 500, "internal")
+    assert stored(server, "SELECT line_manager_id FROM teams WHERE id = ?", team["id"]) is None
+
+    user, _ = create_user(server, admin, unique("bu"), ["worker"])
+    break_text(server, "users", "display_name", user["id"])
+    assert_error(server.call("PATCH", "/api/v1/users/%d" % user["id"], token=admin,
+                             body={"phone": "+44 113 496 0000"}), 500, "internal")
+    assert stored(server, "SELECT phone FROM users WHERE id = ?", user["id"]) is None
