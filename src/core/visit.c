@@ -56,6 +56,8 @@ int visit_checkin(struct visit_clock *v, int64_t now)
     if (v->state != VISIT_ACTIVE)
         return -NA_ECONFLICT;
     v->last_checkin_at = now;
+    if (v->expected_departure <= now)
+        v->expected_departure = now + VISIT_LATE_GRACE_MS;
     v->deadline_at = visit_deadline(v);
     return 0;
 }

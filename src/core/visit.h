@@ -25,6 +25,7 @@ enum visit_outcome {
 #define VISIT_MIN_INTERVAL_MS   (60LL * 1000)            /* check-ins at most every minute */
 #define VISIT_MAX_INTERVAL_MS   (24LL * 3600 * 1000)     /* and at least daily */
 #define VISIT_PAST_TOLERANCE_MS (5LL * 60 * 1000)        /* an arrival a little in the past */
+#define VISIT_LATE_GRACE_MS     (15LL * 60 * 1000)       /* after a check-in past the departure */
 
 struct visit_clock {
     enum visit_state state;
@@ -42,7 +43,11 @@ struct visit_clock {
 int visit_plan_check(const struct visit_clock *v, int64_t now, const char **field);
 /* Planned -> active at now; sets the deadline. -NA_ECONFLICT unless planned. */
 int visit_start(struct visit_clock *v, int64_t now);
-/* A check-in at now: sets the next deadline. -NA_ECONFLICT unless active. */
+/*
+ * A check-in at now: sets the next deadline. A check-in after the expected departure moves
+ * the departure to now + VISIT_LATE_GRACE_MS, so the worker who is fine but late has time
+ * to extend or end the visit before anyone is told again. -NA_ECONFLICT unless active.
+ */
 int visit_checkin(struct visit_clock *v, int64_t now);
 /*
  * Moves the expected departure to until (after now and the current departure, within

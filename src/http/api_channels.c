@@ -148,8 +148,11 @@ int api_team_policy_delete(struct request *r)
     int rc = policy_scope(r, &team);
     if (!rc)
         rc = store_begin(r->st);
-    if (!rc)
+    if (!rc) {
         rc = store_policy_delete(r->st, r->who.organisation_id, team);
+        if (rc == -NA_ENOTFOUND)
+            rc = 0; /* no policy of its own already: the end state is what was asked */
+    }
     if (!rc)
         rc = api_audit(r, "policy.delete", "team", team, NULL);
     if (!rc)

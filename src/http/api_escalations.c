@@ -203,6 +203,7 @@ static int read_outcome(struct request *r, enum escalation_outcome *outcome, con
 int api_escalation_resolve(struct request *r)
 {
     struct escalation_row e = {0};
+    struct visit_row v = {0};
     struct id_list outbox = {0};
     enum escalation_outcome outcome = ESCALATION_OUTCOME_NONE;
     const char *how = NULL, *reference = NULL;
@@ -218,7 +219,7 @@ int api_escalation_resolve(struct request *r)
         rc = store_begin(r->st);
     if (!rc) {
         rc = watch_resolve(r->api->watch, r->st, &e, r->who.user_id, outcome, how, reference,
-                           r->now, &outbox);
+                           r->now, &v, &outbox);
         if (rc == -NA_ECONFLICT)
             request_fail(r, rc, NULL, "the case is already resolved");
     }
@@ -226,9 +227,11 @@ int api_escalation_resolve(struct request *r)
         rc = store_commit(r->st);
     if (!rc) {
         watch_escalation_changed(r->api->watch, &e);
+        watch_visit_changed(r->api->watch, &v);
         watch_deliver(r->api->watch, outbox.ids, outbox.n);
         request_answer(r, 200, render_case(&e));
     }
+    visit_row_fini(&v);
     id_list_fini(&outbox);
     escalation_row_fini(&e);
     return rc;

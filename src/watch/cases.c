@@ -242,6 +242,25 @@ static int tell_level(struct watch *w, struct store *st, const struct escalation
     return rc;
 }
 
+/* Records the levels from..to-1 that were passed over for want of a contact. */
+static int passed_over(struct store *st, const struct escalation_row *e, const bool *reachable,
+                       int from, int to, int64_t now)
+{
+    struct escalation_step s = {.escalation_id = e->id,
+                                .organisation_id = e->organisation_id,
+                                .at = now,
+                                .kind = "passed_over",
+                                .detail = "no contact at this level"};
+    int rc = 0;
+    for (int i = from; !rc && i < to; i++) {
+        if (reachable[i])
+            continue;
+        s.level = i;
+        rc = store_escalation_step_add(st, &s);
+    }
+    return rc;
+}
+
 void case_policy(const struct escalation_row *e, struct escalation_policy *p)
 {
     char field[64];
@@ -270,6 +289,8 @@ int case_open(struct watch *w, struct store *st, const struct visit_row *v, int6
     if (!rc)
         rc = add_step(st, out, now, "opened", 0, 0, 0, NULL);
     if (!rc)
+        rc = passed_over(st, out, reachable, 0, out->c.level, now);
+    if (!rc)
         rc = tell_level(w, st, out, v, &p, now, outbox);
     if (!rc)
         log_warn("escalation_opened", "escalation_id=%lld visit_id=%lld level=%d",
@@ -289,8 +310,11 @@ int case_climb(struct watch *w, struct store *st, struct escalation_row *e, cons
         rc = reachable_levels(st, &v, &p, reachable);
     if (!rc)
         rc = add_step(st, e, now, reason, e->c.acknowledged_by, 0, 0, NULL);
+    int from = e->c.level + 1;
     if (!rc && escalation_climb(&e->c, &p, reachable, now) < 0)
         rc = -NA_ECONFLICT;
+    if (!rc)
+        rc = passed_over(st, e, reachable, from, e->c.level, now);
     if (!rc)
         rc = store_escalation_update(st, e);
     if (!rc)
@@ -428,9 +452,35 @@ int watch_acknowledge(struct watch *w, struct store *st, struct escalation_row *
     return rc;
 }
 
+/*
+ * A contact who confirmed the worker safe has been in touch with them: that counts as a
+ * check-in on the worker's behalf, so the visit (if still active) gets a fresh deadline
+ * and stays watched instead of sitting past its deadline with nobody told again.
+ */
+static int rearm_visit(struct watch *w, struct store *st, struct visit_row *v, int64_t user_id,
+                       const char *how, int64_t now)
+{
+    if (v->clock.state != VISIT_ACTIVE)
+        return 0;
+    int rc = visit_checkin(&v->clock, now);
+    v->reminder_at = watch_reminder_at(w, v, now);
+    v->updated_at = now;
+    struct visit_event ev = {.visit_id = v->id,
+                             .organisation_id = v->organisation_id,
+                             .kind = "checkin",
+                             .actor_id = user_id,
+                             .at = now,
+                             .detail = how};
+    if (!rc)
+        rc = store_visit_update(st, v);
+    if (!rc)
+        rc = store_visit_event_add(st, &ev);
+    return rc;
+}
+
 int watch_resolve(struct watch *w, struct store *st, struct escalation_row *e, int64_t user_id,
                   enum escalation_outcome outcome, const char *how, const char *police_reference,
-                  int64_t now, struct id_list *outbox)
+                  int64_t now, struct visit_row *v_out, struct id_list *outbox)
 {
     char subject[256], text[1536];
     struct visit_row v = {0};
@@ -456,8 +506,14 @@ int watch_resolve(struct watch *w, struct store *st, struct escalation_row *e, i
     snprintf(subject, sizeof subject, "Escalation for %s closed: %s", worker_name(pack),
              outcome == ESCALATION_OUTCOME_POLICE ? "with the police" : "safe");
     json_decref(pack);
-    visit_row_fini(&v);
-    return close_case(w, st, e, "resolved", "escalation.resolved", subject, text, now, outbox);
+    rc = close_case(w, st, e, "resolved", "escalation.resolved", subject, text, now, outbox);
+    if (!rc && outcome == ESCALATION_OUTCOME_SAFE)
+        rc = rearm_visit(w, st, &v, user_id, how, now);
+    if (!rc && v_out)
+        *v_out = v;
+    else
+        visit_row_fini(&v);
+    return rc;
 }
 
 int watch_buddy_nominated(struct watch *w, struct store *st, const struct visit_row *v, int64_t now,

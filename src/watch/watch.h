@@ -73,10 +73,14 @@ int watch_worker_safe(struct watch *w, struct store *st, const struct visit_row 
 /* user_id takes the case. -NA_ECONFLICT when held or resolved. */
 int watch_acknowledge(struct watch *w, struct store *st, struct escalation_row *e, int64_t user_id,
                       int64_t now);
-/* Records the outcome and tells everyone told so far. -NA_ECONFLICT when resolved. */
+/*
+ * Records the outcome and tells everyone told so far. Confirmed safe, an active visit
+ * counts as checked in (a fresh deadline); v_out (may be NULL; caller finis it) receives
+ * the visit as it now is. -NA_ECONFLICT when already resolved.
+ */
 int watch_resolve(struct watch *w, struct store *st, struct escalation_row *e, int64_t user_id,
                   enum escalation_outcome outcome, const char *how, const char *police_reference,
-                  int64_t now, struct id_list *outbox);
+                  int64_t now, struct visit_row *v_out, struct id_list *outbox);
 /* Tells a newly nominated buddy (with a link to accept through the API). */
 int watch_buddy_nominated(struct watch *w, struct store *st, const struct visit_row *v, int64_t now,
                           struct id_list *outbox);

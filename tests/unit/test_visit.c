@@ -62,6 +62,10 @@ static void test_deadline_is_the_sooner(void **state)
     struct visit_clock plain = planned(T0, T0 + 60 * MIN, 0);
     assert_int_equal(visit_start(&plain, T0 + MIN), 0);
     assert_int_equal(plain.deadline_at, T0 + 60 * MIN);
+    /* A late check-in buys a grace period instead of leaving the deadline in the past. */
+    assert_int_equal(visit_checkin(&plain, T0 + 70 * MIN), 0);
+    assert_int_equal(plain.expected_departure, T0 + 70 * MIN + VISIT_LATE_GRACE_MS);
+    assert_int_equal(plain.deadline_at, T0 + 70 * MIN + VISIT_LATE_GRACE_MS);
 }
 
 static void test_states(void **state)
