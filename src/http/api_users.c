@@ -345,12 +345,17 @@ int api_user_update(struct request *r)
     struct user_row before = {0};
     int64_t id;
     int rc = request_param_id(r, 0, &id);
+    /* Looked up first, so that a user of another organisation is 404, not 403. */
     if (!rc)
         rc = store_user_get(r->st, r->who.organisation_id, id, &before);
+    user_row_fini(&before);
     if (!rc)
         rc = read_patch(r, id, &p);
     if (!rc)
         rc = store_begin(r->st);
+    /* Read again under the write lock: whether the user is an admin decides the check. */
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, id, &before);
     if (!rc)
         rc = keep_an_admin(r, &before, &p);
     if (!rc)

@@ -875,3 +875,30 @@ def test_password_change_is_throttled(shared_server, admin):
         assert_error(login_raw(shared_server, acct.username, "wrong password %d" % i), 401,
                      "invalid_credentials")
     login(shared_server, acct.username, "brand new password")
+
+
+def test_last_admin_check_reads_the_target_in_its_transaction(server):
+    """A user made admin after the request read them is still counted as the last admin."""
+    import os
+    import sqlite3
+    import threading
+    import time
+    admin = server.admin()
+    me = ok(server.call("GET", "/api/v1/me", token=admin))["user"]
+    user, _ = create_user(server, admin, unique("late"), ["worker"])
+    # Another writer makes the user the only enabled admin; the request reads the user
+    # before that commits and writes after it.
+    conn = sqlite3.connect(os.path.join(server.data_dir, "notalone.db"), timeout=10,
+                           isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE users SET roles = 32 WHERE id = ?", (user["id"],))
+    conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (me["id"],))
+    result = []
+    t = threading.Thread(target=lambda: result.append(server.call(
+        "PATCH", "/api/v1/users/%d" % user["id"], token=admin, body={"disabled": True})))
+    t.start()
+    time.sleep(0.5)
+    conn.execute("COMMIT")
+    conn.close()
+    t.join()
+    assert_error(result[0], 409, "conflict")
