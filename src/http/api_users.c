@@ -452,11 +452,15 @@ int api_vehicle_add(struct request *r)
         rc = -NA_EFORBIDDEN;
     if (!rc)
         rc = read_vehicle(r, v);
-    if (!rc && u.n_vehicles >= VEHICLES_MAX)
-        rc = request_fail(r, -NA_EINVAL, "registration", "at most 10 vehicles per user");
     user_row_fini(&u);
     if (!rc)
         rc = store_begin(r->st);
+    /* Counted under the write lock: adds sent at once would each see room for one more. */
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, id, &u);
+    if (!rc && u.n_vehicles >= VEHICLES_MAX)
+        rc = request_fail(r, -NA_EINVAL, "registration", "at most 10 vehicles per user");
+    user_row_fini(&u);
     if (!rc)
         rc = store_vehicle_add(r->st, r->who.organisation_id, id, v[0], v[1], v[2], v[3],
                                &vehicle_id);

@@ -902,3 +902,21 @@ def test_last_admin_check_reads_the_target_in_its_transaction(server):
     conn.close()
     t.join()
     assert_error(result[0], 409, "conflict")
+
+
+def test_concurrent_vehicle_adds_keep_the_limit(server_factory):
+    srv = server_factory(extra_args=["--http-threads", "16"])
+    admin = srv.admin()
+    user, _ = create_user(srv, admin, unique("cars"), ["worker"])
+    path = "/api/v1/users/%d/vehicles" % user["id"]
+    for i in range(8):
+        ok(srv.call("POST", path, token=admin, body={"registration": "PRE %d" % i}), 201)
+    answers = concurrently(16, lambda: srv.call("POST", path, token=admin,
+                                                body={"registration": "RACE"}))
+    statuses = sorted(a[0] for a in answers)
+    assert statuses.count(201) == 2 and statuses.count(422) == 14, statuses
+    for a in answers:
+        if a[0] == 422:
+            assert_error(a, 422, "invalid_field", "registration")
+    vehicles = ok(srv.call("GET", path, token=admin))["items"]
+    assert len(vehicles) == 10
