@@ -49,7 +49,8 @@ int api_org_list(struct request *r)
 }
 
 struct new_admin {
-    const char *username, *display_name, *email;
+    char username[USERNAME_MAX + 1]; /* lowercased */
+    const char *display_name, *email;
 };
 
 static int read_new_admin(struct request *r, json_t *admin, struct new_admin *a)
@@ -58,11 +59,17 @@ static int read_new_admin(struct request *r, json_t *admin, struct new_admin *a)
     bool present;
     if (!json_is_object(admin))
         return request_fail(r, -NA_EINVAL, "admin", "must be an object");
+    const char *username;
     int rc = jin_only(r, admin, "admin.", fields);
     if (!rc)
-        rc = jin_str(r, admin, "admin.", "username", JIN_REQUIRED, validate_username,
-                     "1-64 of a-z 0-9 . _ -, starting with a letter or digit", &a->username,
-                     &present);
+        rc = jin_str(r, admin, "admin.", "username", JIN_REQUIRED, NULL, NULL, &username, &present);
+    /* Lowercased before it is checked, as usernames are everywhere else. */
+    if (!rc) {
+        api_lowercase(username, a->username, sizeof a->username);
+        if (strlen(username) > USERNAME_MAX || validate_username(a->username))
+            rc = request_fail(r, -NA_EINVAL, "admin.username",
+                              "1-64 of a-z 0-9 . _ -, starting with a letter or digit");
+    }
     if (!rc)
         rc = jin_str(r, admin, "admin.", "display_name", JIN_REQUIRED, validate_name,
                      "1-200 characters", &a->display_name, &present);
@@ -105,8 +112,6 @@ int api_org_create(struct request *r)
         rc = read_new_admin(r, json_object_get(r->body, "admin"), &a);
     if (rc)
         return rc;
-    char username[USERNAME_MAX + 1];
-    api_lowercase(a.username, username, sizeof username);
     char otp[SECRET_OTP_LEN + 1], hash[SECRET_PWHASH_MAX];
     rc = api_one_time_password(otp, hash);
     if (rc)
@@ -118,7 +123,7 @@ int api_org_create(struct request *r)
         rc = store_org_create(r->st, name, false, r->now, &org_id);
     if (!rc) {
         struct user_new u = {.organisation_id = org_id,
-                             .username = username,
+                             .username = a.username,
                              .display_name = a.display_name,
                              .email = a.email,
                              .roles = ROLE_ADMIN,

@@ -920,3 +920,15 @@ def test_concurrent_vehicle_adds_keep_the_limit(server_factory):
             assert_error(a, 422, "invalid_field", "registration")
     vehicles = ok(srv.call("GET", path, token=admin))["items"]
     assert len(vehicles) == 10
+
+
+def test_organisation_admin_username_is_lowercased(shared_server, admin):
+    name = unique("OrgAdm")
+    org, oadmin, otp = create_org(shared_server, admin, unique("Case Org "), name)
+    assert oadmin["username"] == name.lower()
+    login(shared_server, name, otp)
+    assert_error(shared_server.call("POST", "/api/v1/organisations", token=admin,
+                                    body={"name": unique("Bad Org "),
+                                          "admin": {"username": "Bad Name",
+                                                    "display_name": "X"}}),
+                 422, "invalid_field", "admin.username")
