@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/json_in.h"
 #include "http/metrics.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -336,6 +337,7 @@ static int parse_body(struct exchange *x, struct MHD_Connection *c)
 /* Runs the handler of the route with a storage connection. */
 static int dispatch(struct server *s, struct exchange *x, struct MHD_Connection *c)
 {
+    static const char *const no_fields[] = {NULL};
     struct request *r = &x->req;
     const struct route *route = &api_routes[x->route];
     int rc = parse_body(x, c);
@@ -347,6 +349,9 @@ static int dispatch(struct server *s, struct exchange *x, struct MHD_Connection 
         if (!rc && r->who.password_change_required && !(route->flags & ROUTE_PWCHANGE_OK))
             rc = -NA_EPWCHANGE;
     }
+    /* A route that takes no body accepts none or {}: any field is unknown, as elsewhere. */
+    if (!rc && !(route->flags & (ROUTE_BODY | ROUTE_BODY_OPTIONAL)))
+        rc = jin_only(r, r->body, NULL, no_fields);
     if (!rc)
         rc = route->handler(r);
     /* A handler that failed inside a transaction leaves nothing behind. */

@@ -586,3 +586,30 @@ def test_change_whose_answer_fails_is_not_kept(server):
     assert_error(server.call("PATCH", "/api/v1/users/%d" % user["id"], token=admin,
                              body={"phone": "+44 113 496 0000"}), 500, "internal")
     assert stored(server, "SELECT phone FROM users WHERE id = ?", user["id"]) is None
+
+
+def test_routes_without_a_body_refuse_fields(server):
+    """Routes that take no body accept none or {}; any field is unknown (422, named)."""
+    from conftest import login
+    admin = server.admin()
+    team = create_team(server, admin, unique("NB "))
+    user, _ = create_user(server, admin, unique("nb"), ["worker"])
+    member = "/api/v1/teams/%d/members/%d" % (team["id"], user["id"])
+    assert_error(server.call("GET", "/api/v1/teams", token=admin, body={"limit": 1}), 422,
+                 "invalid_field", "limit")
+    assert_error(server.call("PUT", member, token=admin, body={"role": "x", "a": 1}), 422,
+                 "invalid_field", "role")
+    assert ok(server.call("GET", "/api/v1/teams/%d" % team["id"], token=admin))["member_ids"] == []
+    assert_error(server.call("DELETE", "/api/v1/teams/%d" % team["id"], token=admin,
+                             body={"force": True}), 422, "invalid_field", "force")
+    ok(server.call("GET", "/api/v1/teams/%d" % team["id"], token=admin))
+    session = login(server, "admin", server.admin_password)
+    assert_error(server.call("POST", "/api/v1/logout", token=session, body={"all": True}), 422,
+                 "invalid_field", "all")
+    ok(server.call("GET", "/api/v1/me", token=session))
+    # none or {} is fine
+    ok(server.call("PUT", member, token=admin, body={}), 204)
+    ok(server.call("DELETE", member, token=admin), 204)
+    ok(server.call("POST", "/api/v1/logout", token=session, body={}), 204)
+    # authentication still comes first
+    assert_error(server.call("DELETE", "/api/v1/teams/%d" % team["id"], body={"x": 1}), 401)
