@@ -187,8 +187,10 @@ static enum MHD_Result finish(struct exchange *x, enum MHD_Result queued)
 {
     struct server *s = x->server;
     int64_t us = monotonic_us() - x->start_us;
+    char method[40];
     metrics_observe(s->api->metrics, x->route, x->req.status, us);
-    log_debug("http_request", "method=%s route=%s status=%d us=%lld", x->req.method,
+    log_quote(method, sizeof method, x->req.method);
+    log_debug("http_request", "method=%s route=%s status=%d us=%lld", method,
               x->route < api_routes_count ? api_routes[x->route].pattern : "unmatched",
               x->req.status, (long long)us);
     atomic_fetch_sub(&s->in_flight, 1);
@@ -203,9 +205,12 @@ static enum MHD_Result answer_error(struct MHD_Connection *c, struct exchange *x
     x->answered = true;
     r->status = na_error_status(err);
     body = error_body(err, r->err_field, r->err_message, &len);
-    if (r->status >= 500)
-        log_error("http_error", "method=%s route=%zu status=%d code=%s", r->method, x->route,
+    if (r->status >= 500) {
+        char method[40];
+        log_quote(method, sizeof method, r->method);
+        log_error("http_error", "method=%s route=%zu status=%d code=%s", method, x->route,
                   r->status, na_error_code(err));
+    }
     return finish(x, queue_bytes(c, r->status, body, len, "application/json", r));
 }
 

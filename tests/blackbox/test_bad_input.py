@@ -613,3 +613,17 @@ def test_routes_without_a_body_refuse_fields(server):
     ok(server.call("POST", "/api/v1/logout", token=session, body={}), 204)
     # authentication still comes first
     assert_error(server.call("DELETE", "/api/v1/teams/%d" % team["id"], body={"x": 1}), 401)
+
+
+def test_method_is_quoted_in_the_log(server):
+    """The method comes from the client: the log carries it quoted and escaped."""
+    import time
+    for method in (b'X"Y', b"GE\x1bT"):
+        answer = raw_request(server.port, method + b" /healthz HTTP/1.1\r\nHost: x\r\n"
+                             b"Connection: close\r\n\r\n", timeout=5)
+        assert raw_status(answer) == 405, answer[:200]
+    time.sleep(0.2)
+    log = server.run.stderr()
+    assert 'method="X\\"Y"' in log, log[-2000:]
+    assert 'method="GE\\x1bT"' in log, log[-2000:]
+    assert "\x1b" not in log
