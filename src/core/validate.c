@@ -13,13 +13,22 @@ size_t utf8_length(const char *s)
     return n;
 }
 
-/* No C0 controls or DEL; newline allowed when allow_newline. */
+/*
+ * No C0 controls, DEL, C1 controls (U+0080-U+009F: C2 80-C2 9F) or the line and paragraph
+ * separators (U+2028, U+2029: E2 80 A8, E2 80 A9), which break lines where a newline is
+ * not allowed; newline allowed when allow_newline. s is valid UTF-8, so a lead byte is
+ * followed by its continuation bytes.
+ */
 static bool no_controls(const char *s, bool allow_newline)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '\n' && allow_newline)
             continue;
         if (*p < 0x20 || *p == 0x7f)
+            return false;
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            return false;
+        if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
             return false;
     }
     return true;

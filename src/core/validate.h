@@ -7,7 +7,8 @@
 /*
  * Field rules of docs/api.md ("Field limits"). Each takes a NUL-terminated UTF-8 string
  * (the JSON parser has already refused bad UTF-8 and NUL) and returns 0 or -NA_EINVAL.
- * Lengths are in characters (code points) unless said otherwise.
+ * Lengths are in characters (code points) unless said otherwise. "Control characters" are
+ * C0, DEL, C1 (U+0080-U+009F) and the separators U+2028 and U+2029.
  */
 
 #define USERNAME_MAX             64

@@ -316,6 +316,46 @@ static void test_validate_controls(void **state)
     assert_int_equal(validate_name("Zo\xc3\xab O'Brien-Smith"), 0);
 }
 
+/* C1 controls (U+0080-U+009F) and the line and paragraph separators (U+2028, U+2029). */
+static void test_validate_unicode_controls(void **state)
+{
+    (void)state;
+    const char *bad[] = {"a\xc2\x80"
+                         "b",
+                         "\xc2\x85",
+                         "a\xc2\x9b[2J",
+                         "a\xc2\x9f",
+                         "a\xe2\x80\xa8"
+                         "b",
+                         "\xe2\x80\xa9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *s = bad[i];
+        assert_int_equal(validate_name(s), -NA_EINVAL);
+        assert_int_equal(validate_relation(s), -NA_EINVAL);
+        assert_int_equal(validate_registration(s), -NA_EINVAL);
+        assert_int_equal(validate_vehicle_field(s), -NA_EINVAL);
+        assert_int_equal(validate_api_key_name(s), -NA_EINVAL);
+        assert_int_equal(validate_text(s, 0, 100), -NA_EINVAL);
+        assert_int_equal(validate_address(s), -NA_EINVAL);
+    }
+    /* Their neighbours are ordinary characters. */
+    const char *good[] = {"\xc2\xa0"
+                          "a",
+                          "\xc3\xab",
+                          "\xc2\xbf?",
+                          "a\xe2\x80\xa7"
+                          "b",
+                          "a\xe2\x80\xaa"
+                          "b",
+                          "\xe2\x80\x94",
+                          "\xe2\x81\xa8",
+                          "\xef\xbf\xbd"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(validate_name(good[i]), 0);
+        assert_int_equal(validate_address(good[i]), 0);
+    }
+}
+
 static void test_validate_username(void **state)
 {
     (void)state;
@@ -410,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_throttle_lock),
         cmocka_unit_test(test_validate_text_limits),
         cmocka_unit_test(test_validate_controls),
+        cmocka_unit_test(test_validate_unicode_controls),
         cmocka_unit_test(test_validate_username),
         cmocka_unit_test(test_validate_email),
         cmocka_unit_test(test_validate_phone),
