@@ -383,6 +383,9 @@ int api_user_password_reset(struct request *r)
     user_row_fini(&u);
     if (!rc && !access_has_role(&r->who, ROLE_ADMIN))
         rc = -NA_EFORBIDDEN;
+    /* A device's key must not mint passwords: a stolen one would take over any account. */
+    if (!rc && r->who.via_api_key)
+        rc = request_fail(r, -NA_EFORBIDDEN, NULL, "passwords are reset from a login session");
     if (!rc)
         rc = jin_only(r, r->body, NULL, fields);
     if (!rc)
@@ -393,6 +396,9 @@ int api_user_password_reset(struct request *r)
         rc = store_user_set_password(r->st, r->who.organisation_id, id, hash, true, r->now);
     if (!rc)
         rc = store_sessions_revoke_user_except(r->st, id, 0, r->now);
+    /* A reset is also for a lost phone: its key goes with the sessions. */
+    if (!rc)
+        rc = store_api_keys_revoke_user(r->st, r->who.organisation_id, id, r->now);
     if (!rc)
         rc = api_audit(r, "password.reset", "user", id, NULL);
     json_t *answer = NULL;

@@ -265,6 +265,8 @@ int store_api_key_list(struct store *st, int64_t org_id, int64_t user_id, int64_
                        int limit, struct api_key_row **out_rows, size_t *out_n);
 /* Idempotent on an already revoked key. */
 int store_api_key_revoke(struct store *st, int64_t org_id, int64_t key_id, int64_t now);
+/* Revokes every active key of a user of org_id (a password reset: a lost device). */
+int store_api_keys_revoke_user(struct store *st, int64_t org_id, int64_t user_id, int64_t now);
 
 /* ---- login throttling ---- */
 

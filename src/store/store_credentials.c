@@ -204,6 +204,14 @@ int store_api_key_revoke(struct store *st, int64_t org_id, int64_t key_id, int64
                       PARAMS(P_I64(now), P_I64(key_id), P_I64(org_id)), NULL);
 }
 
+int store_api_keys_revoke_user(struct store *st, int64_t org_id, int64_t user_id, int64_t now)
+{
+    return st_exec(st,
+                   "UPDATE api_keys SET revoked_at = ? "
+                   "WHERE user_id = ? AND organisation_id = ? AND revoked_at IS NULL",
+                   PARAMS(P_I64(now), P_I64(user_id), P_I64(org_id)));
+}
+
 /* ---- login throttling ---- */
 
 int store_login_attempts_get(struct store *st, const char *username, struct login_attempts *out)

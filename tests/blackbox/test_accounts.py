@@ -932,3 +932,22 @@ def test_organisation_admin_username_is_lowercased(shared_server, admin):
                                           "admin": {"username": "Bad Name",
                                                     "display_name": "X"}}),
                  422, "invalid_field", "admin.username")
+
+
+def test_password_reset_needs_a_session_and_revokes_keys(shared_server, admin):
+    target = new_account(shared_server, admin, unique("lost"), ["worker"])
+    phone = ok(shared_server.call("POST", "/api/v1/api-keys", token=target.token,
+                                  body={"name": "phone"}), 201)["key"]
+    admin_key = ok(shared_server.call("POST", "/api/v1/api-keys", token=admin,
+                                      body={"name": "admin device"}), 201)["key"]
+    path = "/api/v1/users/%d/password-reset" % target.id
+    assert_error(shared_server.call("POST", path, token=admin_key), 403, "forbidden")
+    ok(shared_server.call("GET", "/api/v1/me", token=phone))
+    ok(shared_server.call("POST", path, token=admin))
+    # a lost phone: its key stops working with the sessions
+    assert_error(shared_server.call("GET", "/api/v1/me", token=phone), 401, "unauthenticated")
+    assert_error(shared_server.call("GET", "/api/v1/me", token=target.token), 401,
+                 "unauthenticated")
+    keys = list_all(shared_server, "/api/v1/api-keys?user_id=%d" % target.id, admin)
+    assert keys and all(k["revoked_at"] for k in keys), keys
+    ok(shared_server.call("GET", "/api/v1/me", token=admin_key))

@@ -702,6 +702,7 @@ static void test_api_keys(void **state)
     struct api_key_row *rows = NULL;
     size_t n = 0;
     int64_t org = mk_org(fx->st, "Org", false);
+    int64_t other = mk_org(fx->st, "Other", false);
     int64_t u1 = mk_user(fx->st, org, "u1", ROLE_OPERATOR);
     int64_t u2 = mk_user(fx->st, org, "u2", ROLE_WORKER);
     int64_t k1 = 0;
@@ -750,6 +751,20 @@ static void test_api_keys(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(rows[0].id, k2);
     api_key_rows_free(rows, n);
+
+    /* All keys of one user: the revoked one keeps its time, the other user's stays. */
+    assert_int_equal(store_api_keys_revoke_user(fx->st, other, u1, T0 + 5), 0);
+    assert_int_equal(store_credential_lookup(fx->st, "h3", T0 + 6, &c), 0);
+    assert_int_equal(store_api_keys_revoke_user(fx->st, org, u1, T0 + 5), 0);
+    assert_int_equal(store_credential_lookup(fx->st, "h3", T0 + 6, &c), -NA_ENOTFOUND);
+    assert_int_equal(store_credential_lookup(fx->st, "h2", T0 + 6, &c), 0);
+    assert_int_equal(store_api_key_get(fx->st, org, k1, &k), 0);
+    assert_int_equal(k.revoked_at, T0 + 1);
+    api_key_row_fini(&k);
+    assert_int_equal(store_api_key_get(fx->st, org, k3, &k), 0);
+    assert_int_equal(k.revoked_at, T0 + 5);
+    api_key_row_fini(&k);
+    assert_int_equal(store_api_keys_revoke_user(fx->st, org, u1, T0 + 7), 0);
 }
 
 static void test_login_attempts(void **state)
