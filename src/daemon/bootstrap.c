@@ -16,7 +16,11 @@ int bootstrap_first_start(struct store *st, const char *organisation_name,
     int64_t count, org_id, user_id;
     char hash[SECRET_PWHASH_MAX];
     *created = false;
-    int rc = store_begin(st);
+    /* Done at each start; a periodic purge is the scheduler's. Outside the transaction
+     * below, which is rolled back when there is nothing to create. */
+    int rc = store_purge_expired(st, now);
+    if (!rc)
+        rc = store_begin(st);
     if (!rc)
         rc = store_org_count(st, &count);
     if (rc || count > 0)

@@ -11,6 +11,7 @@
  * First start: when the database holds no organisation, creates the host organisation
  * and its first administrator with a one-time password (never a fixed default), in one
  * transaction. *created says whether it did; otp receives the password when it did.
+ * First purges expired login throttles and old sessions (store_purge_expired).
  */
 int bootstrap_first_start(struct store *st, const char *organisation_name,
                           const char *admin_username, int64_t now, bool *created,

@@ -282,6 +282,13 @@ int store_login_attempts_put(struct store *st, const char *username,
                              const struct login_attempts *a);
 int store_login_attempts_clear(struct store *st, const char *username);
 
+/*
+ * Deletes what no longer matters: login_attempts rows whose last failure is more than an
+ * hour before now and that are not locked (their throttle has run out), and sessions that
+ * expired or were revoked more than 7 days before now. Run at start (and periodically).
+ */
+int store_purge_expired(struct store *st, int64_t now);
+
 /* ---- audit log ---- */
 
 struct audit_event {

@@ -258,6 +258,22 @@ int store_login_attempts_clear(struct store *st, const char *username)
     return st_exec(st, "DELETE FROM login_attempts WHERE username = ?", PARAMS(P_TEXT(username)));
 }
 
+/* A throttle's longest wait (before the lock) is 2^6 s: an hour outlasts it. */
+#define PURGE_ATTEMPTS_AFTER_MS ((int64_t)60 * 60 * 1000)
+#define PURGE_SESSIONS_AFTER_MS ((int64_t)7 * 24 * 60 * 60 * 1000)
+
+int store_purge_expired(struct store *st, int64_t now)
+{
+    int rc =
+        st_exec(st, "DELETE FROM login_attempts WHERE last_failure_at < ? AND locked_until <= ?",
+                PARAMS(P_I64(now - PURGE_ATTEMPTS_AFTER_MS), P_I64(now)));
+    if (rc < 0)
+        return rc;
+    int64_t cut = now - PURGE_SESSIONS_AFTER_MS;
+    return st_exec(st, "DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?",
+                   PARAMS(P_I64(cut), P_I64(cut)));
+}
+
 /* ---- audit log ---- */
 
 int store_audit_append(struct store *st, const struct audit_event *e)

@@ -951,3 +951,24 @@ def test_password_reset_needs_a_session_and_revokes_keys(shared_server, admin):
     keys = list_all(shared_server, "/api/v1/api-keys?user_id=%d" % target.id, admin)
     assert keys and all(k["revoked_at"] for k in keys), keys
     ok(shared_server.call("GET", "/api/v1/me", token=admin_key))
+
+
+def test_start_purges_stale_login_attempts(server):
+    import os
+    import sqlite3
+    ghost = unique("ghost")
+    assert_error(login_raw(server, ghost, "wrong password"), 401, "invalid_credentials")
+    server.stop_checked()
+    db = os.path.join(server.data_dir, "notalone.db")
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE login_attempts SET last_failure_at = last_failure_at - 7200000")
+    conn.commit()
+    assert conn.execute("SELECT COUNT(*) FROM login_attempts WHERE username = ?",
+                        (ghost,)).fetchone()[0] == 1
+    conn.close()
+    server.start()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM login_attempts").fetchone()[0] == 0
+    finally:
+        conn.close()

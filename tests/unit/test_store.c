@@ -794,6 +794,55 @@ static void test_login_attempts(void **state)
     assert_int_equal(got.failures, 0);
 }
 
+static void test_purge_expired(void **state)
+{
+    struct fixture *fx = *state;
+    const int64_t hour = 60 * 60 * 1000, day = 24 * hour;
+    const int64_t now = T0 + 30 * day;
+    struct login_attempts stale = {.failures = 9, .last_failure_at = now - hour - 1};
+    struct login_attempts recent = {.failures = 2, .last_failure_at = now - hour + 1};
+    struct login_attempts locked = {
+        .failures = 10, .last_failure_at = now - 2 * hour, .locked_until = now + 1};
+    struct login_attempts lock_over = {
+        .failures = 10, .last_failure_at = now - 2 * hour, .locked_until = now - 1};
+    struct login_attempts got;
+    int64_t org = mk_org(fx->st, "Org", false);
+    int64_t w = mk_user(fx->st, org, "w", ROLE_WORKER);
+    int64_t id = 0;
+
+    assert_int_equal(store_login_attempts_put(fx->st, "stale", &stale), 0);
+    assert_int_equal(store_login_attempts_put(fx->st, "recent", &recent), 0);
+    assert_int_equal(store_login_attempts_put(fx->st, "locked", &locked), 0);
+    assert_int_equal(store_login_attempts_put(fx->st, "lockover", &lock_over), 0);
+    /* expired 8 days ago; expired 6 days ago; revoked 8 days ago; revoked 6 days ago; live */
+    assert_int_equal(store_session_create(fx->st, w, "s1", T0, now - 8 * day, &id), 0);
+    assert_int_equal(store_session_create(fx->st, w, "s2", T0, now - 6 * day, &id), 0);
+    assert_int_equal(store_session_create(fx->st, w, "s3", T0, now + day, &id), 0);
+    assert_int_equal(store_session_revoke(fx->st, id, now - 8 * day), 0);
+    assert_int_equal(store_session_create(fx->st, w, "s4", T0, now + day, &id), 0);
+    assert_int_equal(store_session_revoke(fx->st, id, now - 6 * day), 0);
+    assert_int_equal(store_session_create(fx->st, w, "s5", T0, now + day, &id), 0);
+
+    assert_int_equal(store_purge_expired(fx->st, now), 0);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM login_attempts"), 2);
+    assert_int_equal(store_login_attempts_get(fx->st, "stale", &got), 0);
+    assert_int_equal(got.failures, 0);
+    assert_int_equal(store_login_attempts_get(fx->st, "recent", &got), 0);
+    assert_int_equal(got.failures, 2);
+    assert_int_equal(store_login_attempts_get(fx->st, "locked", &got), 0);
+    assert_int_equal(got.failures, 10);
+    /* a lock that has run out is no longer kept for */
+    assert_int_equal(store_login_attempts_get(fx->st, "lockover", &got), 0);
+    assert_int_equal(got.failures, 0);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sessions WHERE token_hash IN "
+                                       "('s2', 's4', 's5')"),
+                     3);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sessions"), 3);
+    /* Nothing more to do the second time. */
+    assert_int_equal(store_purge_expired(fx->st, now), 0);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sessions"), 3);
+}
+
 static void test_audit(void **state)
 {
     struct fixture *fx = *state;
@@ -1183,6 +1232,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
