@@ -51,8 +51,8 @@ static void prepare_storage(const struct config *cfg, const struct store_config 
                                &created, otp);
     if (rc)
         fatal("first_start_failed", "code=%s", na_error_code(rc));
-    if (created)
-        bootstrap_announce(cfg->data_dir, cfg->listen, cfg->admin_username, otp);
+    if (created && bootstrap_announce(cfg->data_dir, cfg->listen, cfg->admin_username, otp))
+        fatal("first_start_announce_failed", "code=%s", na_error_code(-NA_EIO));
     store_close(st);
 }
 

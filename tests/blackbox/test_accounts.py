@@ -36,7 +36,9 @@ def test_first_start_one_time_password_flow(server):
     assert len(lines) == 1, content
     otp = lines[0].strip()
     assert otp
-    assert otp in server.run.stderr(), "one-time password not printed on stderr"
+    # stderr is a file here, not a terminal: it names the file, never the password
+    assert otp not in server.run.stderr(), "one-time password written to a log"
+    assert path in server.run.stderr(), "the password file is not named on stderr"
 
     body = ok(login_raw(server, "admin", otp))
     assert body["password_change_required"] is True
@@ -69,6 +71,83 @@ def test_first_start_one_time_password_flow(server):
     assert_error(login_raw(server, "admin", otp), 401, "invalid_credentials")
     body = ok(login_raw(server, "admin", ADMIN_PASSWORD))
     assert body["password_change_required"] is False
+
+
+def test_first_start_shows_password_on_a_terminal(server_factory):
+    """With stderr a terminal the operator sees the password itself."""
+    import pty
+    import select
+    import signal
+    import subprocess
+    import time
+    from conftest import NOTALONED, call_url, free_port, tmp_dir
+    data_dir = tmp_dir("tty-")
+    port = free_port()
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([NOTALONED, "--listen", "127.0.0.1:%d" % port, "--data-dir",
+                             data_dir], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=slave)
+
+    def serving():
+        try:
+            return call_url(port, "GET", "/readyz", timeout=2)[0] == 200
+        except OSError:
+            return False
+    os.close(slave)
+    path = os.path.join(data_dir, "initial-admin-password")
+    out = b""
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (os.path.exists(path) and b"login" in out):
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    break
+        with open(path) as f:
+            otp = f.read().strip()
+        assert otp and otp.encode() in out, out
+        while not serving() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        os.close(master)
+    assert proc.returncode == 0, out
+
+
+def test_first_start_refuses_an_existing_password_file(server_factory, tmp_path):
+    """The password file is created, never written through a link or over a file."""
+    target = tmp_path / "elsewhere"
+    srv = server_factory(start=False)
+    os.symlink(str(target), os.path.join(srv.data_dir, "initial-admin-password"))
+    rc, stderr = srv.start_expect_exit()
+    assert rc > 0, stderr
+    assert not target.exists()
+
+    srv = server_factory(start=False)
+    with open(os.path.join(srv.data_dir, "initial-admin-password"), "w") as f:
+        f.write("old\n")
+    rc, stderr = srv.start_expect_exit()
+    assert rc > 0, stderr
+
+
+@pytest.mark.parametrize("args", [["--admin-username", "Bad Name"],
+                                  ["--admin-username", ""],
+                                  ["--organisation-name", "   "],
+                                  ["--organisation-name", "a\x01b"]])
+def test_first_start_refuses_bad_names(server_factory, args):
+    srv = server_factory(start=False, extra_args=args)
+    rc, stderr = srv.start_expect_exit()
+    assert rc > 0, stderr
+    assert not os.path.exists(os.path.join(srv.data_dir, "initial-admin-password"))
+
+
+def test_first_start_admin_username_is_lowercased(server_factory):
+    srv = server_factory(extra_args=["--admin-username", "Chief"])
+    body = ok(login_raw(srv, "chief", srv.initial_admin_password()))
+    assert body["user"]["username"] == "chief"
 
 
 def test_first_start_data_dir_restart_keeps_admin(server):
