@@ -82,6 +82,23 @@ int st_exec_id(struct store *st, const char *sql, const struct db_param *params,
 int st_query_ids(struct store *st, const char *sql, const struct db_param *params, size_t n,
                  int64_t **out_ids, size_t *out_n);
 
+/* Most ids one IN list of st_query_in binds. */
+#define ST_IN_MAX 128
+
+/* Called by st_query_in for each row; arg is the caller's. */
+typedef void (*st_row_fn)(struct store *st, struct db_stmt *s, void *arg);
+
+/*
+ * Runs head "(?, ?, ...)" tail over ids[0..n), org_id bound before the ids, calling row
+ * for each row. The ids go in chunks of powers of two up to ST_IN_MAX, so that a list
+ * binds no more parameters than it has ids and few distinct statements reach the cache;
+ * rows come chunk by chunk, in the order of ids. head and tail are string literals whose
+ * joined length stays under 512 bytes (else -NA_EINVAL). If it fails, row may have been
+ * called for some rows.
+ */
+int st_query_in(struct store *st, const char *head, const char *tail, int64_t org_id,
+                const int64_t *ids, size_t n, st_row_fn row, void *arg);
+
 /* Column readers for a statement standing on a row. */
 int64_t st_col_i64(struct store *st, struct db_stmt *s, int col);
 bool st_col_bool(struct store *st, struct db_stmt *s, int col);

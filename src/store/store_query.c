@@ -4,6 +4,7 @@
  */
 #include "store/store_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "util/alloc.h"
@@ -135,6 +136,60 @@ fail:
     st_done(st, s);
     free(ids);
     return rc;
+}
+
+/* Largest power of two <= min(n, ST_IN_MAX); n > 0. */
+static size_t st_in_chunk(size_t n)
+{
+    size_t k = 1;
+    while (k * 2 <= n && k * 2 <= ST_IN_MAX)
+        k *= 2;
+    return k;
+}
+
+/* head "(?, ?, ...)" tail with n placeholders into sql (size cap); -NA_EINVAL if too long. */
+static int st_in_sql(char *sql, size_t cap, const char *head, size_t n, const char *tail)
+{
+    size_t used;
+    int w = snprintf(sql, cap, "%s(", head);
+    if (w < 0 || (size_t)w >= cap)
+        return -NA_EINVAL;
+    used = (size_t)w;
+    for (size_t i = 0; i < n; i++) {
+        w = snprintf(sql + used, cap - used, i ? ", ?" : "?");
+        if (w < 0 || (size_t)w >= cap - used)
+            return -NA_EINVAL;
+        used += (size_t)w;
+    }
+    w = snprintf(sql + used, cap - used, ")%s", tail);
+    return w < 0 || (size_t)w >= cap - used ? -NA_EINVAL : 0;
+}
+
+int st_query_in(struct store *st, const char *head, const char *tail, int64_t org_id,
+                const int64_t *ids, size_t n, st_row_fn row, void *arg)
+{
+    char sql[512 + 3 * ST_IN_MAX];
+    struct db_param params[1 + ST_IN_MAX];
+    struct db_stmt *s = NULL;
+    int rc = 0;
+
+    params[0] = (struct db_param)P_I64(org_id);
+    for (size_t done = 0; done < n && rc >= 0;) {
+        size_t k = st_in_chunk(n - done);
+        rc = st_in_sql(sql, sizeof sql, head, k, tail);
+        if (rc < 0)
+            break;
+        for (size_t i = 0; i < k; i++)
+            params[1 + i] = (struct db_param)P_I64(ids[done + i]);
+        rc = st_stmt(st, sql, params, 1 + k, &s);
+        if (rc < 0)
+            break;
+        while ((rc = st_step(st, s)) == DB_ROW)
+            row(st, s, arg);
+        st_done(st, s);
+        done += k;
+    }
+    return rc < 0 ? rc : 0;
 }
 
 int64_t st_col_i64(struct store *st, struct db_stmt *s, int col)

@@ -36,13 +36,28 @@ static void team_read(struct store *st, struct db_stmt *s, struct team_row *r)
     r->created_at = st_col_i64(st, s, 4);
 }
 
+/* The rows being filled by team_attach_members and their ids (ascending). */
+struct team_attach {
+    struct team_row *rows;
+    const int64_t *ids;
+    size_t n;
+};
+
+static void team_attach_member(struct store *st, struct db_stmt *s, void *arg)
+{
+    struct team_attach *a = arg;
+    long i = st_find_id(a->ids, a->n, st_col_i64(st, s, 0));
+    if (i >= 0)
+        st_push_id(&a->rows[i].member_ids, &a->rows[i].n_members, st_col_i64(st, s, 1));
+}
+
 /*
- * Fills member_ids of rows[0..n) (ascending ids) with one query over their id range
- * rather than one per team.
+ * Fills member_ids of rows[0..n) (ascending ids) with queries over their ids rather than
+ * one per team.
  */
 static int team_attach_members(struct store *st, int64_t org_id, struct team_row *rows, size_t n)
 {
-    struct db_stmt *s = NULL;
+    struct team_attach a = {.rows = rows, .n = n};
     int64_t *ids = NULL;
     int rc;
 
@@ -51,21 +66,12 @@ static int team_attach_members(struct store *st, int64_t org_id, struct team_row
     ids = xcalloc(n, sizeof *ids);
     for (size_t i = 0; i < n; i++)
         ids[i] = rows[i].id;
-    rc = st_stmt(st,
-                 "SELECT t.id, tm.user_id FROM teams t "
-                 "JOIN team_members tm ON tm.team_id = t.id "
-                 "WHERE t.organisation_id = ? AND t.id >= ? AND t.id <= ? "
-                 "ORDER BY t.id, tm.user_id",
-                 PARAMS(P_I64(org_id), P_I64(ids[0]), P_I64(ids[n - 1])), &s);
-    if (rc < 0)
-        goto fail;
-    while ((rc = st_step(st, s)) == DB_ROW) {
-        long i = st_find_id(ids, n, st_col_i64(st, s, 0));
-        if (i >= 0)
-            st_push_id(&rows[i].member_ids, &rows[i].n_members, st_col_i64(st, s, 1));
-    }
-    st_done(st, s);
-fail:
+    a.ids = ids;
+    rc = st_query_in(st,
+                     "SELECT tm.team_id, tm.user_id FROM team_members tm "
+                     "JOIN teams t ON t.id = tm.team_id "
+                     "WHERE t.organisation_id = ? AND tm.team_id IN ",
+                     " ORDER BY tm.team_id, tm.user_id", org_id, ids, n, team_attach_member, &a);
     free(ids);
     return rc < 0 ? rc : 0;
 }

@@ -87,15 +87,38 @@ static void user_push_vehicle(struct store *st, struct db_stmt *s, struct user_r
     v->colour = st_col_str(st, s, 5);
 }
 
+/* The rows being filled by user_attach and their ids (ascending). */
+struct user_attach {
+    struct user_row *rows;
+    const int64_t *ids;
+    size_t n;
+};
+
+static void user_attach_team(struct store *st, struct db_stmt *s, void *arg)
+{
+    struct user_attach *a = arg;
+    long i = st_find_id(a->ids, a->n, st_col_i64(st, s, 0));
+    if (i >= 0)
+        st_push_id(&a->rows[i].team_ids, &a->rows[i].n_team_ids, st_col_i64(st, s, 1));
+}
+
+static void user_attach_vehicle(struct store *st, struct db_stmt *s, void *arg)
+{
+    struct user_attach *a = arg;
+    long i = st_find_id(a->ids, a->n, st_col_i64(st, s, 0));
+    if (i >= 0)
+        user_push_vehicle(st, s, &a->rows[i]);
+}
+
 /*
- * Fills team_ids and vehicles of rows[0..n) (ascending ids, all of org_id) with two
- * queries over their id range rather than two per user.
+ * Fills team_ids and vehicles of rows[0..n) (ascending ids, all of org_id) with queries
+ * over their ids (a few per page rather than two per user; never the whole id range
+ * between them, which a filtered page can stretch over the organisation).
  */
 static int user_attach(struct store *st, int64_t org_id, struct user_row *rows, size_t n)
 {
-    struct db_stmt *s = NULL;
+    struct user_attach a = {.rows = rows, .n = n};
     int64_t *ids = NULL;
-    long i;
     int rc;
 
     if (n == 0)
@@ -103,32 +126,17 @@ static int user_attach(struct store *st, int64_t org_id, struct user_row *rows, 
     ids = xcalloc(n, sizeof *ids);
     for (size_t k = 0; k < n; k++)
         ids[k] = rows[k].id;
-    rc = st_stmt(st,
-                 "SELECT u.id, tm.team_id FROM users u "
-                 "JOIN team_members tm ON tm.user_id = u.id "
-                 "WHERE u.organisation_id = ? AND u.id >= ? AND u.id <= ? "
-                 "ORDER BY u.id, tm.team_id",
-                 PARAMS(P_I64(org_id), P_I64(ids[0]), P_I64(ids[n - 1])), &s);
-    if (rc < 0)
-        goto fail;
-    while ((rc = st_step(st, s)) == DB_ROW)
-        if ((i = st_find_id(ids, n, st_col_i64(st, s, 0))) >= 0)
-            st_push_id(&rows[i].team_ids, &rows[i].n_team_ids, st_col_i64(st, s, 1));
-    st_done(st, s);
-    if (rc < 0)
-        goto fail;
-    rc = st_stmt(st,
-                 "SELECT user_id, id, registration, make, model, colour FROM vehicles "
-                 "WHERE organisation_id = ? AND user_id >= ? AND user_id <= ? "
-                 "ORDER BY user_id, id",
-                 PARAMS(P_I64(org_id), P_I64(ids[0]), P_I64(ids[n - 1])), &s);
-    if (rc < 0)
-        goto fail;
-    while ((rc = st_step(st, s)) == DB_ROW)
-        if ((i = st_find_id(ids, n, st_col_i64(st, s, 0))) >= 0)
-            user_push_vehicle(st, s, &rows[i]);
-    st_done(st, s);
-fail:
+    a.ids = ids;
+    rc = st_query_in(st,
+                     "SELECT tm.user_id, tm.team_id FROM team_members tm "
+                     "JOIN users u ON u.id = tm.user_id "
+                     "WHERE u.organisation_id = ? AND tm.user_id IN ",
+                     " ORDER BY tm.user_id, tm.team_id", org_id, ids, n, user_attach_team, &a);
+    if (rc >= 0)
+        rc = st_query_in(st,
+                         "SELECT user_id, id, registration, make, model, colour FROM vehicles "
+                         "WHERE organisation_id = ? AND user_id IN ",
+                         " ORDER BY user_id, id", org_id, ids, n, user_attach_vehicle, &a);
     free(ids);
     return rc < 0 ? rc : 0;
 }

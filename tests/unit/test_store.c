@@ -574,6 +574,95 @@ static void test_user_list(void **state)
     assert_int_equal(store_user_list(fx->st, org, NULL, 0, -1, &rows, &n), -NA_EINVAL);
 }
 
+/* Counts the result rows of every statement run on a connection (SQLITE_TRACE_ROW). */
+static int count_rows(unsigned type, void *ctx, void *p, void *x)
+{
+    (void)type;
+    (void)p;
+    (void)x;
+    (*(long *)ctx)++;
+    return 0;
+}
+
+/* The SQLite connection behind a store: struct db of db_sqlite.c begins with it. */
+static sqlite3 *sqlite_of(struct store *st)
+{
+    return *(sqlite3 **)(void *)st->db;
+}
+
+/* A filtered page whose rows are far apart loads the teams and vehicles of its rows only. */
+static void test_list_attach_by_ids(void **state)
+{
+    struct fixture *fx = *state;
+    struct user_row *urows = NULL;
+    struct team_row *trows = NULL;
+    size_t n = 0;
+    long rows = 0;
+    char name[16];
+    int64_t org = mk_org(fx->st, "Org", false);
+    int64_t team = mk_team(fx->st, org, "T", 0);
+    struct user_filter f = {.roles = ROLE_MANAGER};
+    int64_t first = 0, last = 0;
+
+    assert_int_equal(store_begin(fx->st), 0);
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "u%d", i);
+        int64_t id = mk_user(fx->st, org, name, i == 0 || i == 299 ? ROLE_MANAGER : ROLE_WORKER);
+        assert_int_equal(store_team_add_member(fx->st, org, team, id), 0);
+        assert_int_equal(store_vehicle_add(fx->st, org, id, "V", NULL, NULL, NULL, NULL), 0);
+        first = i == 0 ? id : first;
+        last = id;
+    }
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "T%d", i);
+        mk_team(fx->st, org, name, 0);
+    }
+    assert_int_equal(store_commit(fx->st), 0);
+
+    sqlite3_trace_v2(sqlite_of(fx->st), SQLITE_TRACE_ROW, count_rows, &rows);
+    assert_int_equal(store_user_list(fx->st, org, &f, 0, 10, &urows, &n), 0);
+    sqlite3_trace_v2(sqlite_of(fx->st), 0, NULL, NULL);
+    assert_int_equal(n, 2);
+    assert_int_equal(urows[0].id, first);
+    assert_int_equal(urows[1].id, last);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(urows[i].n_team_ids, 1);
+        assert_int_equal(urows[i].team_ids[0], team);
+        assert_int_equal(urows[i].n_vehicles, 1);
+        assert_int_equal(urows[i].vehicles[0].user_id, urows[i].id);
+    }
+    user_rows_free(urows, n);
+    /* 2 users, 2 memberships, 2 vehicles; not the 298 of each in between. */
+    assert_true(rows <= 10);
+
+    /* Every page of a long list, in lengths that are not powers of two. */
+    for (int limit = 1; limit <= 301; limit += 37) {
+        int64_t after = 0;
+        size_t seen = 0;
+        do {
+            assert_int_equal(store_user_list(fx->st, org, NULL, after, limit, &urows, &n), 0);
+            for (size_t i = 0; i < n; i++) {
+                assert_int_equal(urows[i].n_team_ids, 1);
+                assert_int_equal(urows[i].n_vehicles, 1);
+                assert_int_equal(urows[i].vehicles[0].user_id, urows[i].id);
+            }
+            after = n ? urows[n - 1].id : after;
+            seen += n;
+            user_rows_free(urows, n);
+        } while (n == (size_t)limit);
+        assert_int_equal(seen, 300);
+    }
+    assert_int_equal(store_team_list(fx->st, org, 0, 301, &trows, &n), 0);
+    assert_int_equal(n, 301);
+    assert_int_equal(trows[0].id, team);
+    assert_int_equal(trows[0].n_members, 300);
+    assert_int_equal(trows[0].member_ids[0], first);
+    assert_int_equal(trows[0].member_ids[299], last);
+    for (size_t i = 1; i < n; i++)
+        assert_int_equal(trows[i].n_members, 0);
+    team_rows_free(trows, n);
+}
+
 /* ---- organisation isolation ---- */
 
 static void test_cross_org(void **state)
@@ -1228,6 +1317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_team_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_attach_by_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cross_org, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_keys, setup, teardown),
