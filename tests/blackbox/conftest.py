@@ -5,10 +5,15 @@ and NOTALONE_SOURCE_DIR (the repository root) come from the environment, with de
 under build-test/ so the files also run by hand.
 """
 
+import datetime
+import email
+import email.policy
 import http.client
+import http.server
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -113,8 +118,10 @@ class Server:
         return "http://127.0.0.1:%d" % self.port
 
     def _args(self):
+        # "{port}" in an extra argument stands for the port of this run (for --public-url).
         return [NOTALONED, "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir,
-                "--log-level", "debug"] + self.extra_args
+                "--log-level", "debug"] + [a.replace("{port}", str(self.port))
+                                           for a in self.extra_args]
 
     def _spawn(self):
         log_path = os.path.join(self.tmp_root, "server-%d-%d.log" % (self.port, len(self.runs)))
@@ -525,3 +532,342 @@ def _shared_servers_healthy():
             assert srv.running or srv.run.expect_failure or srv.run.killed \
                 or srv.run.proc.returncode == 0, \
                 "shared server exited with %s:\n%s" % (srv.run.proc.returncode, text[-4000:])
+
+
+# -- simulated clock, receivers and visits ---------------------------------------------------
+
+SIM_START = "2026-11-23T09:00:00Z"
+SMTP_FROM = "notalone@example.org"
+REMINDER_BEFORE = 300
+
+_TIME_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def parse_time(text):
+    """An API time (RFC 3339, UTC, milliseconds) as an aware datetime; checks the format."""
+    assert isinstance(text, str) and _TIME_FORMAT.match(text), "not an API time: %r" % (text,)
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
+
+
+def fmt_time(dt):
+    """An aware datetime as an API time."""
+    dt = dt.astimezone(datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (dt.microsecond // 1000)
+
+
+def sim_time(text):
+    """A --simulated-clock value (such as SIM_START) as an aware datetime."""
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+
+
+def advance(server, seconds):
+    """POST /api/v1/test/clock as the host admin; returns the new time (a datetime)."""
+    body = ok(server.call("POST", "/api/v1/test/clock", token=server.admin(),
+                          body={"advance": int(seconds)}, timeout=120))
+    return parse_time(body["now"])
+
+
+def clock_now(server):
+    return advance(server, 0)
+
+
+def advance_to(server, when):
+    """Moves the simulated clock to `when` (whole seconds from now, never backwards)."""
+    now = clock_now(server)
+    delta = (when - now).total_seconds()
+    assert delta >= 0, "cannot move the clock back from %s to %s" % (now, when)
+    assert delta == int(delta), "not a whole number of seconds: %s -> %s" % (now, when)
+    got = advance(server, int(delta))
+    assert got == when, "clock is at %s, expected %s" % (got, when)
+    return got
+
+
+def wait_until(predicate, timeout=5.0, interval=0.05):
+    """Polls predicate() for at most `timeout` seconds; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+class Mail:
+    """One message the SMTP sink received."""
+
+    def __init__(self, mail_from, rcpt_tos, content):
+        self.mail_from = mail_from
+        self.rcpt_tos = [r.lower() for r in rcpt_tos]
+        self.content = content
+        self.message = email.message_from_bytes(content, policy=email.policy.default)
+
+    @property
+    def message_id(self):
+        return self.message.get("Message-ID")
+
+    @property
+    def subject(self):
+        return str(self.message.get("Subject") or "")
+
+    def text(self):
+        """Subject and every text part, decoded (quoted-printable, base64, charsets)."""
+        parts = [self.subject]
+        for part in self.message.walk():
+            if part.get_content_maintype() == "text":
+                parts.append(part.get_content())
+        return "\n".join(parts)
+
+    def __repr__(self):
+        return "Mail(to=%s, subject=%r)" % (self.rcpt_tos, self.subject)
+
+
+class SmtpSink:
+    """An SMTP server on a free loopback port that keeps every message in memory."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                with sink.lock:
+                    sink.messages.append(Mail(envelope.mail_from, envelope.rcpt_tos,
+                                              envelope.content))
+                return "250 Message accepted for delivery"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    @property
+    def url(self):
+        return "smtp://127.0.0.1:%d" % self.port
+
+    def all(self):
+        with self.lock:
+            return list(self.messages)
+
+    def to(self, address):
+        return [m for m in self.all() if address.lower() in m.rcpt_tos]
+
+    def stop(self):
+        self.controller.stop()
+
+
+class Hook:
+    """One request the webhook sink received."""
+
+    def __init__(self, method, path, headers, body):
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def strings(self):
+        """Every string (and number) in the JSON body, joined: for looking for content."""
+        out = []
+
+        def walk(v):
+            if isinstance(v, dict):
+                for k, x in v.items():
+                    out.append(str(k))
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+            elif v is not None:
+                out.append(str(v))
+        walk(self.json())
+        return "\n".join(out)
+
+    def __repr__(self):
+        return "Hook(%s %s, %d bytes)" % (self.method, self.path, len(self.body))
+
+
+class WebhookSink:
+    """An HTTP server on a free loopback port that records every request and answers 200,
+    or 500 for a path in `failing`."""
+
+    def __init__(self):
+        self.requests = []
+        self.failing = set()
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self):
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            break
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    body = b"".join(chunks)
+                else:
+                    n = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(n) if n else b""
+                hdrs = {k.lower(): v for k, v in self.headers.items()}
+                with sink.lock:
+                    sink.requests.append(Hook(self.command, self.path, hdrs, body))
+                    fail = self.path in sink.failing
+                answer = b'{"ok":false}' if fail else b'{"ok":true}'
+                self.send_response(500 if fail else 200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_POST = _handle
+            do_PUT = _handle
+            do_GET = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def fail(self, path):
+        with self.lock:
+            self.failing.add(path)
+
+    def all(self):
+        with self.lock:
+            return list(self.requests)
+
+    def at(self, path):
+        return [r for r in self.all() if r.path == path]
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def webhook_sink():
+    sink = WebhookSink()
+    yield sink
+    sink.stop()
+
+
+def clock_args(smtp=None, start=SIM_START, reminder_before=REMINDER_BEFORE):
+    """notaloned flags for a simulated clock, the SMTP sink and one-time links to itself."""
+    args = ["--simulated-clock", start, "--reminder-before", str(reminder_before),
+            "--public-url", "http://127.0.0.1:{port}"]
+    if smtp is not None:
+        args += ["--smtp-url", smtp.url, "--smtp-from", SMTP_FROM]
+    return args
+
+
+def set_clock_start(server, start):
+    """Changes the --simulated-clock value used by the server's next start."""
+    i = server.extra_args.index("--simulated-clock")
+    server.extra_args[i + 1] = start
+
+
+def create_visit(server, token, **fields):
+    """POST /api/v1/visits; returns the visit."""
+    return ok(server.call("POST", "/api/v1/visits", token=token, body=fields), 201)
+
+
+def get_visit(server, token, visit_id):
+    return ok(server.call("GET", "/api/v1/visits/%d" % visit_id, token=token))
+
+
+def visit_action(server, token, visit_id, action, body=None):
+    return server.call("POST", "/api/v1/visits/%d/%s" % (visit_id, action), token=token,
+                       body=body)
+
+
+def get_escalation(server, token, escalation_id):
+    return ok(server.call("GET", "/api/v1/escalations/%d" % escalation_id, token=token))
+
+
+def escalations_of(server, token, visit_id):
+    return ok(server.call("GET", "/api/v1/escalations?visit_id=%d" % visit_id,
+                          token=token))["items"]
+
+
+def create_channel(server, token, **fields):
+    return ok(server.call("POST", "/api/v1/channels", token=token, body=fields), 201)
+
+
+class Crew:
+    """A team of lone workers: worker and buddy under line manager `lm`, a senior manager,
+    an operator, and `outsider` in another team under `other_lm`."""
+
+    WORKER_NAME = "Asha Patel"
+    WORKER_PHONE = "+44 7700 900123"
+    KIN = {"name": "Ravi Patel", "relation": "husband", "phone": "+44 7700 900456"}
+    REGISTRATION = "YX21 ABC"
+
+    def mail_of(self, who):
+        return getattr(self, who).user["email"]
+
+
+def make_crew(server, buddy_email=True):
+    admin = server.admin()
+    crew = Crew()
+    crew.admin = admin
+    bosses = new_accounts(server, admin, {
+        "lm": (unique("lena"), ["manager"], {"display_name": "Lena Lead"}),
+        "other_lm": (unique("max"), ["manager"], {"display_name": "Max Other"}),
+        "sm": (unique("sam"), ["senior_manager"], {"display_name": "Sam Senior"}),
+        "operator": (unique("olu"), ["operator"], {"display_name": "Olu Operator"}),
+    })
+    for key, acct in bosses.items():
+        setattr(crew, key, acct)
+    crew.team = create_team(server, admin, unique("Community nurses "), crew.lm.id)
+    crew.other_team = create_team(server, admin, unique("Other team "), crew.other_lm.id)
+    workers = new_accounts(server, admin, {
+        "worker": (unique("asha"), ["worker"], {
+            "display_name": Crew.WORKER_NAME, "phone": Crew.WORKER_PHONE,
+            "next_of_kin": dict(Crew.KIN), "home_address": "1 High Street, Leeds",
+            "team_ids": [crew.team["id"]]}),
+        "buddy": (unique("ben"), ["worker"], {
+            "display_name": "Ben Buddy", "phone": "+44 7700 900222",
+            "team_ids": [crew.team["id"]]}),
+        "outsider": (unique("oscar"), ["worker"], {
+            "display_name": "Oscar Outsider", "team_ids": [crew.other_team["id"]]}),
+    })
+    for key, acct in workers.items():
+        setattr(crew, key, acct)
+    # every user has a profile email except, when asked, the buddy
+    for key in ("lm", "other_lm", "sm", "operator", "worker", "buddy", "outsider"):
+        if key == "buddy" and not buddy_email:
+            continue
+        acct = getattr(crew, key)
+        acct.user = ok(server.call("PATCH", "/api/v1/users/%d" % acct.id, token=acct.token,
+                                   body={"email": "%s@example.org" % acct.username}))
+    crew.vehicle = ok(server.call("POST", "/api/v1/users/%d/vehicles" % crew.worker.id,
+                                  token=crew.worker.token,
+                                  body={"registration": Crew.REGISTRATION, "make": "Ford",
+                                        "model": "Fiesta", "colour": "blue"}), 201)
+    return crew
