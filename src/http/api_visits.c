@@ -1,5 +1,6 @@
 /* Visits: the visiting log (§6.17), check-ins, extensions, the end, and the buddy. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,32 @@ static int read_phones(struct request *r, char **out)
     return 0;
 }
 
+static int check_companion(const char *s)
+{
+    return validate_text(s, 0, 200);
+}
+
+/* The field each mode needs (two for a taxi), so the pack can say how to find the worker. */
+static int transport_needs(struct request *r, json_t *t, const char *mode)
+{
+    static const struct {
+        const char *mode, *field;
+    } needs[] = {{"car", "vehicle_id"},
+                 {"public_transport", "route"},
+                 {"taxi", "company"},
+                 {"taxi", "call_sign"},
+                 {"other", "detail"}};
+    for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++) {
+        json_t *v = json_object_get(t, needs[i].field);
+        if (strcmp(mode, needs[i].mode) == 0 && (!v || json_is_null(v))) {
+            char field[64];
+            snprintf(field, sizeof field, "transport.%s", needs[i].field);
+            return request_fail(r, -NA_EINVAL, field, "required for this mode of transport");
+        }
+    }
+    return 0;
+}
+
 static int check_transport_text(const char *s)
 {
     return validate_text(s, 1, 200);
@@ -183,6 +210,8 @@ static int read_transport(struct request *r, const struct user_row *worker, char
     for (size_t i = 2; !rc && fields[i]; i++)
         rc = jin_str(r, t, "transport.", fields[i], JIN_NULLABLE, check_transport_text,
                      "1-200 characters", &text, &present);
+    if (!rc)
+        rc = transport_needs(r, t, mode);
     if (!rc)
         rc = jin_id(r, t, "vehicle_id", JIN_NULLABLE, &vehicle, &present);
     if (rc == -NA_EINVAL && strcmp(r->err_field, "vehicle_id") == 0)
@@ -232,7 +261,7 @@ static int read_plan_texts(struct request *r, struct visit_row *v)
     } texts[] = {
         {"address", validate_address, "1-500 characters", JIN_REQUIRED, &v->address},
         {"people", check_short_text, "at most 500 characters", JIN_NULLABLE, &v->people},
-        {"accompanied_by", check_short_text, "at most 500 characters", JIN_NULLABLE,
+        {"accompanied_by", check_companion, "at most 200 characters", JIN_NULLABLE,
          &v->accompanied_by},
         {"notes", check_notes, "at most 2000 characters", JIN_NULLABLE, &v->notes},
     };
@@ -618,12 +647,16 @@ int api_visit_extend(struct request *r)
     return rc;
 }
 
-/* Who may end a visit with outcome: the worker; for cancelling, planners too. */
+/*
+ * Who may end a visit with outcome: the worker; planners too for cancelling, and for
+ * ending it safe (a manager who has confirmed the worker is back, e.g. after a case
+ * handed to the police). Withdrawing is the worker's own statement.
+ */
 static int may_end(struct request *r, const struct visit_row *v, enum visit_outcome outcome)
 {
     bool allowed = v->worker_id == r->who.user_id;
     int rc = 0;
-    if (!allowed && outcome == VISIT_OUTCOME_CANCELLED)
+    if (!allowed && outcome != VISIT_OUTCOME_WITHDRAWN)
         rc = can_plan_for(r, v->worker_id, &allowed);
     if (!rc && !allowed)
         rc = request_fail(r, -NA_EFORBIDDEN, NULL, "only the worker can do this");

@@ -452,13 +452,18 @@ def test_acting_on_someone_elses_visit(server_factory):
             assert st in (403, 404), (who, action, st, answer)
     for who in (crew.buddy, crew.lm, crew.operator):
         for action, body in (("checkin", None), ("extend", {"by": 600, "reason": "delayed"}),
-                             ("end", {"outcome": "safe"})):
+                             ("end", {"outcome": "withdrawn"})):
             assert_error(visit_action(srv, who.token, vid, action, body), 403)
+    for who in (crew.buddy, crew.operator):
+        assert_error(visit_action(srv, who.token, vid, "end", {"outcome": "safe"}), 403)
     got = get_visit(srv, crew.worker.token, vid)
     assert got["state"] == "active" and got["last_checkin_at"] is None, got
     assert got["deadline_at"] == visit["deadline_at"], got
     assert got["expected_departure"] == visit["expected_departure"], got
     assert not {"checkin", "extended", "ended"} & set(kinds(got)), got["events"]
+    # The worker's line manager may end it safe (having confirmed the worker is back).
+    ended = ok(visit_action(srv, crew.lm.token, vid, "end", {"outcome": "safe"}))
+    assert ended["state"] == "closed" and ended["outcome"] == "safe", ended
 
 
 def test_visit_visibility(server_factory):

@@ -1,8 +1,5 @@
-"""Checks of docs/api.md that the server does not meet yet. Not run by CTest (the name does
-not start with test_); run by hand:
-
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/blackbox/pending_escalation.py
-"""
+"""Outcomes and field rules of visits and escalations: the note a check-in leaves, a case
+handed to the police, and the fields each mode of transport needs."""
 
 from conftest import (advance, assert_error, clock_args, clock_now, create_channel,
                       escalations_of, fmt_time, get_escalation, get_visit, make_crew, ok,
@@ -12,7 +9,7 @@ from test_escalation import (ADDRESS, MIN, lm_webhook, open_case, start_server, 
 
 def test_checkin_resolution_note(server_factory, smtp_sink, webhook_sink):
     """POST /visits/{id}/checkin: an open escalation "is resolved as safe (`how`:
-    `"worker checked in"`)"."""
+    `"the worker checked in"`)"."""
     srv = start_server(server_factory, smtp_sink)
     crew = make_crew(srv)
     lm_webhook(srv, crew, webhook_sink)
@@ -22,7 +19,7 @@ def test_checkin_resolution_note(server_factory, smtp_sink, webhook_sink):
     ok(visit_action(srv, crew.worker.token, visit["id"], "checkin"))
     esc = get_escalation(srv, crew.admin, esc["id"])
     assert esc["state"] == "resolved" and esc["outcome"] == "safe", esc
-    assert esc["outcome_note"] == "worker checked in", esc
+    assert esc["outcome_note"] == "the worker checked in", esc
 
 
 def test_police_outcome_keeps_visit_without_new_case(server_factory, smtp_sink, webhook_sink):
