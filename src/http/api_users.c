@@ -7,6 +7,7 @@
 #include "http/json_in.h"
 #include "http/api.h"
 #include "http/render.h"
+#include "store/store_watch.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -33,9 +34,32 @@ static bool read_is_audited(struct request *r, const struct user_row *u, enum us
     return layer >= USER_LAYER_PERSONAL && u->id != r->who.user_id && personal_data;
 }
 
+/* True when the caller is the accepted buddy of a planned or active visit of worker_id. */
+static bool is_buddy_of(struct request *r, int64_t worker_id)
+{
+    struct visit_filter f = {.worker_id = worker_id, .buddy_id = r->who.user_id};
+    struct visit_row *rows = NULL;
+    size_t n = 0;
+    bool buddy = false;
+    if (worker_id == r->who.user_id ||
+        store_visit_list(r->st, r->who.organisation_id, &f, 0, 100, &rows, &n))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        buddy = buddy || (rows[i].clock.state != VISIT_CLOSED && rows[i].buddy_accepted_at);
+    visit_rows_free(rows, n);
+    return buddy;
+}
+
+/*
+ * The layer the caller sees. A buddy needs the worker's contact details and next of kin
+ * while watching them (§6.18.2), and only then.
+ */
 static enum user_layer layer_for(struct request *r, const struct user_row *u)
 {
-    return access_user_layer(&r->who, u->id, u->team_ids, u->n_team_ids);
+    enum user_layer layer = access_user_layer(&r->who, u->id, u->team_ids, u->n_team_ids);
+    if (layer < USER_LAYER_PERSONAL && is_buddy_of(r, u->id))
+        layer = USER_LAYER_PERSONAL;
+    return layer;
 }
 
 /* Writes the audit events of showing rows[0..n) to the caller in the open transaction. */

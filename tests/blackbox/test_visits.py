@@ -486,3 +486,24 @@ def test_visit_visibility(server_factory):
         assert_error(srv.call("GET", path, token=token), 404)
         assert vid not in listed(srv, token)
         assert listed(srv, token, "?worker_id=%d" % crew.worker.id) == []
+
+
+def test_buddy_sees_next_of_kin_only_while_watching(server_factory):
+    """A buddy gets the worker's contact details and next of kin once they accept to watch
+    a visit, and loses them when it ends; never the home address."""
+    srv = start_server(server_factory)
+    crew = make_crew(srv)
+    path = "/api/v1/users/%d" % crew.worker.id
+
+    def seen():
+        return ok(srv.call("GET", path, token=crew.buddy.token))
+
+    assert "next_of_kin" not in seen() and "phone" not in seen()
+    visit = simple_visit(srv, crew, minutes=60, buddy_id=crew.buddy.id, start=True)
+    assert "next_of_kin" not in seen()  # nominated, not yet accepted
+    ok(visit_action(srv, crew.buddy.token, visit["id"], "buddy/accept"))
+    watching = seen()
+    assert watching["next_of_kin"]["name"] == crew.KIN["name"], watching
+    assert "phone" in watching and "home_address" not in watching, watching
+    ok(visit_action(srv, crew.worker.token, visit["id"], "end", {"outcome": "safe"}))
+    assert "next_of_kin" not in seen()
