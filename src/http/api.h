@@ -128,6 +128,7 @@ int api_key_list(struct request *r);
 int api_key_create(struct request *r);
 int api_key_delete(struct request *r);
 int api_audit_list(struct request *r);
+int api_me_duty(struct request *r);
 int api_visit_list(struct request *r);
 int api_visit_create(struct request *r);
 int api_visit_get(struct request *r);

@@ -235,6 +235,8 @@ static int check_buddy(struct request *r, int64_t buddy_id, int64_t worker_id)
     if (rc == -NA_ENOTFOUND || (!rc && (b.disabled || b.id == worker_id)))
         rc = request_fail(r, -NA_EINVAL, "buddy_id",
                           "must be an enabled colleague other than the worker");
+    else if (!rc && b.off_duty_since)
+        rc = request_fail(r, -NA_EINVAL, "buddy_id", "is off duty");
     user_row_fini(&b);
     return rc;
 }
@@ -779,4 +781,56 @@ int api_visit_buddy_change(struct request *r)
     id_list_fini(&outbox);
     visit_row_fini(&v);
     return rc;
+}
+
+/* ---- duty (§6.17.3, §6.18.3) ---- */
+
+/* Going off duty with workers still out is refused until they are handed over. */
+static int check_handed_over(struct request *r)
+{
+    int64_t *ids = NULL;
+    size_t n = 0;
+    int rc = store_visits_buddied_by(r->st, r->who.organisation_id, r->who.user_id, &ids, &n);
+    if (!rc && n) {
+        char message[200];
+        snprintf(message, sizeof message,
+                 "you are the buddy of %zu planned or active visit%s (first: %lld): hand %s over "
+                 "first",
+                 n, n == 1 ? "" : "s", (long long)ids[0], n == 1 ? "it" : "them");
+        rc = request_fail(r, -NA_ECONFLICT, "on_duty", message);
+    }
+    free(ids);
+    return rc;
+}
+
+int api_me_duty(struct request *r)
+{
+    static const char *const fields[] = {"on_duty", NULL};
+    bool on_duty, present;
+    struct user_row u = {0};
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = jin_bool(r, r->body, "on_duty", JIN_REQUIRED, &on_duty, &present);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc && !on_duty)
+        rc = check_handed_over(r);
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, r->who.user_id, &u);
+    /* Staying off duty keeps the time it began. */
+    int64_t since = on_duty ? 0 : (u.off_duty_since ? u.off_duty_since : r->now);
+    if (!rc)
+        rc = store_user_set_duty(r->st, r->who.organisation_id, r->who.user_id, since, r->now);
+    user_row_fini(&u);
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, r->who.user_id, &u);
+    json_t *answer = rc ? NULL : render_user(&u, USER_LAYER_PRIVATE);
+    user_row_fini(&u);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (rc) {
+        json_decref(answer);
+        return rc;
+    }
+    return request_answer(r, 200, answer);
 }

@@ -78,6 +78,7 @@ json_t *render_user(const struct user_row *u, enum user_layer layer)
         "roles", roles_array(u->roles), "team_ids", id_array(u->team_ids, u->n_team_ids),
         "disabled", u->disabled, "password_change_required", u->password_change_required,
         "created_at", render_time(u->created_at), "updated_at", render_time(u->updated_at));
+    json_object_set_new(o, "on_duty", json_boolean(u->off_duty_since == 0));
     if (layer >= USER_LAYER_CONTACT) {
         json_t *vehicles = json_array();
         for (size_t i = 0; i < u->n_vehicles; i++)

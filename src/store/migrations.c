@@ -267,6 +267,10 @@ static const char *const scripts[] = {
     "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';\n"
     "CREATE INDEX outbox_escalation ON outbox (escalation_id, id);\n",
     MIGRATION_END,
+
+    /* 3: duty. NULL: on duty; else off duty since then (a buddy hands over first). */
+    "ALTER TABLE users ADD COLUMN off_duty_since BIGINT;\n",
+    MIGRATION_END,
 };
 
 /* Index in scripts of the first part of migration version, or -1. */

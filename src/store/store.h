@@ -143,7 +143,8 @@ struct user_row {
     unsigned roles;                 /* enum role bits */
     bool disabled;
     bool password_change_required;
-    char *password_hash; /* argon2id encoded string; NULL when no password set */
+    int64_t off_duty_since; /* 0: on duty */
+    char *password_hash;    /* argon2id encoded string; NULL when no password set */
     int64_t created_at;
     int64_t updated_at;
     int64_t *team_ids; /* ascending */
@@ -204,6 +205,9 @@ int store_user_update(struct store *st, int64_t org_id, int64_t user_id,
                       const struct user_patch *p);
 int store_user_set_password(struct store *st, int64_t org_id, int64_t user_id, const char *hash,
                             bool change_required, int64_t now);
+/* Puts a user off duty since off_duty_since, or on duty (0). */
+int store_user_set_duty(struct store *st, int64_t org_id, int64_t user_id, int64_t off_duty_since,
+                        int64_t now);
 /* Number of enabled users of org_id holding any of roles. */
 int store_user_count_with_roles(struct store *st, int64_t org_id, unsigned roles, int64_t *out_n);
 

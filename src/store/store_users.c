@@ -51,7 +51,8 @@ void user_rows_free(struct user_row *rows, size_t n)
 #define USER_COLS                                                                                  \
     "u.id, u.organisation_id, u.username, u.display_name, u.email, u.phone, u.home_address, "      \
     "u.nok_name, u.nok_relation, u.nok_phone, u.roles, u.disabled, "                               \
-    "u.password_change_required, u.password_hash, u.created_at, u.updated_at"
+    "u.password_change_required, u.password_hash, u.created_at, u.updated_at, "                    \
+    "u.off_duty_since"
 
 static void user_read(struct store *st, struct db_stmt *s, struct user_row *r)
 {
@@ -71,6 +72,7 @@ static void user_read(struct store *st, struct db_stmt *s, struct user_row *r)
     r->password_hash = st_col_str(st, s, 13);
     r->created_at = st_col_i64(st, s, 14);
     r->updated_at = st_col_i64(st, s, 15);
+    r->off_duty_since = st_col_i64(st, s, 16);
 }
 
 static void user_push_vehicle(struct store *st, struct db_stmt *s, struct user_row *r)
@@ -322,4 +324,14 @@ int store_vehicle_delete(struct store *st, int64_t org_id, int64_t user_id, int6
                       "DELETE FROM vehicles WHERE id = ? AND user_id = ? AND organisation_id = ? "
                       "RETURNING id",
                       PARAMS(P_I64(vehicle_id), P_I64(user_id), P_I64(org_id)), NULL);
+}
+
+int store_user_set_duty(struct store *st, int64_t org_id, int64_t user_id, int64_t off_duty_since,
+                        int64_t now)
+{
+    return st_exec_id(st,
+                      "UPDATE users SET off_duty_since = ?, updated_at = ? "
+                      "WHERE id = ? AND organisation_id = ? RETURNING id",
+                      PARAMS(P_ID(off_duty_since), P_I64(now), P_I64(user_id), P_I64(org_id)),
+                      NULL);
 }

@@ -44,13 +44,18 @@ static int users_with_role(struct store *st, const struct visit_row *v, unsigned
     return rc;
 }
 
-static int one_user(struct store *st, int64_t org_id, int64_t user_id, struct contacts *out)
+/*
+ * A buddy off duty is not reachable (they hand over before going off, §6.18.3); managers
+ * and named users are told whatever their shift, since a missing worker outranks it.
+ */
+static int one_user(struct store *st, int64_t org_id, int64_t user_id, bool skip_off_duty,
+                    struct contacts *out)
 {
     struct user_row u = {0};
     int rc = store_user_get(st, org_id, user_id, &u);
     if (rc == -NA_ENOTFOUND)
         return 0; /* gone since the policy was written: not reachable */
-    if (!rc && !u.disabled)
+    if (!rc && !u.disabled && !(u.off_duty_since && skip_off_duty))
         st_ids_push(&out->users, &out->n_users, user_id);
     user_row_fini(&u);
     return rc;
@@ -64,7 +69,7 @@ int level_contacts(struct store *st, const struct visit_row *v, const struct esc
     case CONTACT_BUDDY:
         /* Until the buddy accepts, the line manager is the first contact (§6.18.3). */
         if (v->buddy_id && v->buddy_accepted_at)
-            return one_user(st, v->organisation_id, v->buddy_id, out);
+            return one_user(st, v->organisation_id, v->buddy_id, true, out);
         return 0;
     case CONTACT_LINE_MANAGER: {
         int rc = store_line_managers_of(st, v->organisation_id, v->worker_id, &out->users,
@@ -77,7 +82,7 @@ int level_contacts(struct store *st, const struct visit_row *v, const struct esc
     case CONTACT_SENIOR_MANAGER:
         return users_with_role(st, v, ROLE_SENIOR_MANAGER, out);
     case CONTACT_USER:
-        return one_user(st, v->organisation_id, l->target_id, out);
+        return one_user(st, v->organisation_id, l->target_id, false, out);
     case CONTACT_CHANNEL: {
         struct channel_row c = {0};
         int rc = store_channel_get(st, v->organisation_id, l->target_id, &c);

@@ -507,3 +507,29 @@ def test_buddy_sees_next_of_kin_only_while_watching(server_factory):
     assert "phone" in watching and "home_address" not in watching, watching
     ok(visit_action(srv, crew.worker.token, visit["id"], "end", {"outcome": "safe"}))
     assert "next_of_kin" not in seen()
+
+
+def test_buddy_hands_over_before_going_off_duty(server_factory):
+    """§6.18.3: a buddy with workers still out cannot go off duty until they hand over; an
+    off-duty colleague cannot be nominated."""
+    srv = start_server(server_factory)
+    crew = make_crew(srv)
+    duty = "/api/v1/me/duty"
+    visit = simple_visit(srv, crew, minutes=60, buddy_id=crew.buddy.id, start=True)
+    assert_error(srv.call("POST", duty, token=crew.buddy.token, body={"on_duty": False}),
+                 409, "conflict", "on_duty")
+    me = ok(srv.call("GET", "/api/v1/me", token=crew.buddy.token))["user"]
+    assert me["on_duty"] is True, me
+    # The outsider goes off duty and so cannot take the visit over.
+    off = ok(srv.call("POST", duty, token=crew.outsider.token, body={"on_duty": False}))
+    assert off["on_duty"] is False, off
+    assert_error(visit_action(srv, crew.buddy.token, visit["id"], "buddy",
+                              {"buddy_id": crew.outsider.id}), 422, "invalid_field", "buddy_id")
+    # Handed to the line manager, the buddy may go.
+    ok(visit_action(srv, crew.buddy.token, visit["id"], "buddy", {"buddy_id": crew.lm.id}))
+    off = ok(srv.call("POST", duty, token=crew.buddy.token, body={"on_duty": False}))
+    assert off["on_duty"] is False, off
+    back = ok(srv.call("POST", duty, token=crew.buddy.token, body={"on_duty": True}))
+    assert back["on_duty"] is True, back
+    assert_error(srv.call("POST", duty, token=crew.buddy.token, body={"on_duty": "no"}),
+                 422, "invalid_field", "on_duty")
