@@ -253,6 +253,35 @@ done:
     return rc;
 }
 
+/* notalone duty on|off: going off duty as a buddy needs the visits handed over first. */
+static int run_duty(struct cli *cli, const struct cli_command *cmd, int argc, char **argv)
+{
+    static const char *const pos[] = {"on|off"};
+    struct args a;
+    json_t *body = NULL, *me = NULL;
+    int rc = cli_parse(cli, cmd, NULL, 0, pos, 1, 1, argc, argv, &a);
+    if (rc || a.help)
+        goto done;
+    bool on = strcmp(a.pos[0], "on") == 0;
+    if (!on && strcmp(a.pos[0], "off")) {
+        rc = cli_usage_error(cli, cmd, "say on or off, not '%s'", a.pos[0]);
+        goto done;
+    }
+    body = json_pack("{s:b}", "on_duty", on);
+    rc = cli_request(cli, true, "POST", "/api/v1/me/duty", body, &me);
+    if (rc)
+        goto done;
+    if (cli->json)
+        rc = cli_print_json(cli, me);
+    else
+        printf("You are %s duty.\n", on ? "on" : "off");
+done:
+    json_decref(body);
+    json_decref(me);
+    args_fini(&a);
+    return rc;
+}
+
 static const struct cli_command session_cmds[] = {
     {"login", "login --username U [--password-stdin]",
      "Logs in and saves the session token (mode 0600) for the commands that follow.\n"
@@ -265,6 +294,10 @@ static const struct cli_command session_cmds[] = {
      "Changes your password. On a terminal it asks for the current password and the new\n"
      "one twice; with --stdin (or from a pipe) it reads two lines: current, then new.",
      run_passwd},
+    {"duty", "duty on|off",
+     "Goes on or off duty. Off duty you cannot be nominated as a buddy; a buddy with\n"
+     "workers still out must hand their visits over first ('notalone visit handover').",
+     run_duty},
 };
 
 const struct cli_group cmd_session_group = {NULL, session_cmds,

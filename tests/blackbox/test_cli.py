@@ -327,3 +327,13 @@ def test_help_exits_0(shared_server):
     rc, out, err = cli("--help")
     assert rc == 0, (rc, out, err)
     assert "login" in out and "user" in out and "apikey" in out, out
+
+
+def test_duty(admin_cli):
+    """notalone duty off|on shows in whoami's JSON; a bad word is a usage error."""
+    assert "off duty" in admin_cli.ok("duty", "off")
+    assert admin_cli.json("whoami")["user"]["on_duty"] is False
+    assert "on duty" in admin_cli.ok("duty", "on")
+    assert admin_cli.json("whoami")["user"]["on_duty"] is True
+    rc, _, err = admin_cli("duty", "maybe")
+    assert rc == 2 and "on or off" in err, err
