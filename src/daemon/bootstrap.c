@@ -38,10 +38,20 @@ static int check_names(const char *organisation_name, const char *admin_username
     return 0;
 }
 
-int bootstrap_first_start(struct store *st, const char *organisation_name,
+static int write_password_file(const char *path, const char *otp);
+
+static int password_path(const char *data_dir, char *path, size_t size)
+{
+    int n = snprintf(path, size, "%s/initial-admin-password", data_dir);
+    return n < 0 || (size_t)n >= size ? -NA_EINVAL : 0;
+}
+
+int bootstrap_first_start(struct store *st, const char *data_dir, const char *organisation_name,
                           const char *admin_username, int64_t now, bool *created,
                           char otp[SECRET_OTP_LEN + 1])
 {
+    char path[4200];
+    bool written = false;
     int64_t count, org_id, user_id;
     char hash[SECRET_PWHASH_MAX], username[USERNAME_MAX + 1];
     *created = false;
@@ -72,7 +82,14 @@ int bootstrap_first_start(struct store *st, const char *organisation_name,
         rc = store_user_create(st, &u, &user_id);
     }
     if (!rc)
+        rc = password_path(data_dir, path, sizeof path);
+    if (!rc)
+        rc = write_password_file(path, otp);
+    written = rc == 0;
+    if (!rc)
         rc = store_commit(st);
+    if (rc && written)
+        unlink(path); /* nobody was created: the password opens nothing */
     if (!rc) {
         *created = true;
         log_info("first_start", "organisation_id=%lld admin_id=%lld", (long long)org_id,
@@ -123,10 +140,7 @@ int bootstrap_announce(const char *data_dir, const char *listen, const char *adm
                        const char *otp)
 {
     char path[4200];
-    int n = snprintf(path, sizeof path, "%s/initial-admin-password", data_dir);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return -NA_EINVAL;
-    int rc = write_password_file(path, otp);
+    int rc = password_path(data_dir, path, sizeof path);
     if (rc)
         return rc;
     /* A terminal is read by the operator; anything else (a journal, a file) is kept. */

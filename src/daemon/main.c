@@ -47,8 +47,8 @@ static void prepare_storage(const struct config *cfg, const struct store_config 
     log_info("schema", "version=%d", version);
     bool created;
     char otp[SECRET_OTP_LEN + 1];
-    rc = bootstrap_first_start(st, cfg->organisation_name, cfg->admin_username, clock_now_ms(clk),
-                               &created, otp);
+    rc = bootstrap_first_start(st, cfg->data_dir, cfg->organisation_name, cfg->admin_username,
+                               clock_now_ms(clk), &created, otp);
     if (rc)
         fatal("first_start_failed", "code=%s", na_error_code(rc));
     if (created && bootstrap_announce(cfg->data_dir, cfg->listen, cfg->admin_username, otp))
