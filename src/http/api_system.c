@@ -2,6 +2,7 @@
 #include "http/api.h"
 #include "http/metrics.h"
 #include "util/error.h"
+#include "watch/watch.h"
 
 int api_healthz(struct request *r)
 {
@@ -18,6 +19,23 @@ int api_readyz(struct request *r)
 int api_metrics(struct request *r)
 {
     int rc = metrics_render(r->api->metrics, &r->text);
+    if (!rc && r->api->watch) {
+        struct watch_stats ws;
+        watch_get_stats(r->api->watch, &ws);
+        rc = buf_appendf(&r->text,
+                         "# HELP notalone_scheduled_jobs Deadlines, reminders, escalation steps "
+                         "and deliveries in the timetable.\n"
+                         "# TYPE notalone_scheduled_jobs gauge\nnotalone_scheduled_jobs %zu\n"
+                         "# HELP notalone_jobs_fired_total Jobs fired since start.\n"
+                         "# TYPE notalone_jobs_fired_total counter\n"
+                         "notalone_jobs_fired_total %llu\n"
+                         "# HELP notalone_job_lateness_max_seconds Worst lateness of a fired "
+                         "job since start.\n"
+                         "# TYPE notalone_job_lateness_max_seconds gauge\n"
+                         "notalone_job_lateness_max_seconds %.3f\n",
+                         ws.scheduled, (unsigned long long)ws.fired,
+                         (double)ws.max_lateness_ms / 1000.0);
+    }
     if (rc)
         return rc;
     r->status = 200;

@@ -123,3 +123,12 @@ int watch_settle(struct watch *w, int64_t timeout_ms)
             return 0;
     }
 }
+
+void watch_get_stats(struct watch *w, struct watch_stats *out)
+{
+    struct sched_stats s;
+    sched_get_stats(w->sched, &s);
+    out->scheduled = sched_count(w->sched);
+    out->fired = s.fired;
+    out->max_lateness_ms = s.max_lateness_ms;
+}

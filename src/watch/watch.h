@@ -53,6 +53,14 @@ void watch_deliver(struct watch *w, const int64_t *outbox_ids, size_t n);
  */
 int watch_settle(struct watch *w, int64_t timeout_ms);
 
+/* Figures for /metrics. */
+struct watch_stats {
+    size_t scheduled;        /* jobs in the timetable */
+    uint64_t fired;          /* jobs fired since start */
+    int64_t max_lateness_ms; /* worst lateness of a fired job since start */
+};
+void watch_get_stats(struct watch *w, struct watch_stats *out);
+
 /* ---- shared case logic (run inside the caller's transaction) ---- */
 
 /* Outbox ids created by a case operation, to hand to watch_deliver after the commit. */

@@ -144,6 +144,9 @@ def test_metrics(shared_server):
 
     assert "# TYPE notalone_http_requests_total counter" in text
     assert "# TYPE notalone_http_request_duration_seconds histogram" in text
+    for gauge in ("notalone_scheduled_jobs", "notalone_jobs_fired_total",
+                  "notalone_job_lateness_max_seconds"):
+        assert value(samples, gauge) is not None, (gauge, text)
     v = value(samples, "notalone_http_requests_total", route="/api/v1/users/{id}", method="GET",
               status="200")
     assert v is not None and v >= 3, text
