@@ -124,6 +124,12 @@ void pack_text(json_t *pack, struct buf *out)
     line(out, "Worker's phone", json_object_get(w, "phone"));
     line(out, "Address", json_object_get(v, "address"));
     line(out, "Visiting", json_object_get(v, "people"));
+    size_t i;
+    json_t *phone;
+    json_array_foreach(json_object_get(v, "phones"), i, phone)
+    {
+        line(out, i == 0 ? "Phone there" : "", phone);
+    }
     line(out, "Expected arrival", json_object_get(v, "expected_arrival"));
     line(out, "Expected departure", json_object_get(v, "expected_departure"));
     line(out, "Started", json_object_get(v, "started_at"));
