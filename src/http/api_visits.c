@@ -806,13 +806,14 @@ static int check_handed_over(struct request *r)
 int api_me_duty(struct request *r)
 {
     static const char *const fields[] = {"on_duty", NULL};
-    bool on_duty, present;
+    bool on_duty = true, present;
     struct user_row u = {0};
     int rc = jin_only(r, r->body, NULL, fields);
     if (!rc)
         rc = jin_bool(r, r->body, "on_duty", JIN_REQUIRED, &on_duty, &present);
-    if (!rc)
-        rc = store_begin(r->st);
+    if (rc)
+        return rc;
+    rc = store_begin(r->st);
     if (!rc && !on_duty)
         rc = check_handed_over(r);
     if (!rc)
