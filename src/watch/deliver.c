@@ -13,18 +13,32 @@
 #include "util/log.h"
 #include "watch/watch_internal.h"
 
-struct deliver {
-    struct watch *w;
+/*
+ * Senders working through one queue, each with its own storage connection and notifier:
+ * a webhook that hangs until its timeout holds up one sender, not every alarm behind it.
+ */
+#define DELIVER_SENDERS 4
+
+struct deliver;
+
+struct sender {
+    struct deliver *d;
     struct store *st;
     struct notifier *nt;
     pthread_t thread;
     bool running;
+};
+
+struct deliver {
+    struct watch *w;
+    struct sender senders[DELIVER_SENDERS];
     pthread_mutex_t lock;
     pthread_cond_t wake;
     pthread_cond_t idle;
-    int64_t *queue;
+    int64_t *queue; /* ids; taken from the front */
+    size_t head;
     size_t n;
-    bool busy;
+    int busy; /* senders sending */
     bool stop;
     uint64_t finished;
 };
@@ -38,7 +52,7 @@ static enum notify_channel channel_of(const char *kind)
     return NOTIFY_LOG;
 }
 
-static int record_step(struct deliver *d, const struct outbox_row *o, const char *kind,
+static int record_step(struct sender *d, const struct outbox_row *o, const char *kind,
                        const char *detail, int64_t now)
 {
     if (!o->escalation_id)
@@ -56,9 +70,9 @@ static int record_step(struct deliver *d, const struct outbox_row *o, const char
 }
 
 /* Stores the outcome of one attempt and schedules what follows. */
-static void record(struct deliver *d, const struct outbox_row *o, int sent, const char *err)
+static void record(struct sender *d, const struct outbox_row *o, int sent, const char *err)
 {
-    int64_t now = clock_now_ms(d->w->cfg.clock);
+    int64_t now = clock_now_ms(d->d->w->cfg.clock);
     int attempts = o->attempts + 1;
     bool final = sent != 0 && (sent == -NA_EINVAL || attempts >= NOTIFY_MAX_ATTEMPTS);
     const char *state = sent == 0 ? "sent" : final ? "failed" : "pending";
@@ -75,16 +89,17 @@ static void record(struct deliver *d, const struct outbox_row *o, int sent, cons
         /* Still pending in storage: try again later rather than lose it. */
         log_error("delivery_record_failed", "outbox_id=%lld code=%s", (long long)o->id,
                   na_error_code(rc));
-        sched_add(d->w->sched, (struct sched_job){now + notify_backoff_ms(1), JOB_DELIVER, o->id});
+        sched_add(d->d->w->sched,
+                  (struct sched_job){now + notify_backoff_ms(1), JOB_DELIVER, o->id});
         return;
     }
     if (final)
-        sched_add(d->w->sched, (struct sched_job){now, JOB_UNREACHABLE, o->id});
+        sched_add(d->d->w->sched, (struct sched_job){now, JOB_UNREACHABLE, o->id});
     else if (next)
-        sched_add(d->w->sched, (struct sched_job){next, JOB_DELIVER, o->id});
+        sched_add(d->d->w->sched, (struct sched_job){next, JOB_DELIVER, o->id});
 }
 
-static void deliver_one(struct deliver *d, int64_t id)
+static void deliver_one(struct sender *d, int64_t id)
 {
     struct outbox_row o = {0};
     struct channel_row c = {0};
@@ -117,29 +132,39 @@ static void deliver_one(struct deliver *d, int64_t id)
 
 static void *run(void *arg)
 {
-    struct deliver *d = arg;
+    struct sender *sd = arg;
+    struct deliver *d = sd->d;
     pthread_mutex_lock(&d->lock);
     for (;;) {
-        while (!d->n && !d->stop)
+        while (d->head == d->n && !d->stop)
             pthread_cond_wait(&d->wake, &d->lock);
         if (d->stop)
             break;
-        int64_t *batch = d->queue;
-        size_t n = d->n;
-        d->queue = NULL;
-        d->n = 0;
-        d->busy = true;
+        int64_t id = d->queue[d->head++];
+        if (d->head == d->n)
+            d->head = d->n = 0; /* drained: reuse the array from the start */
+        d->busy++;
         pthread_mutex_unlock(&d->lock);
-        for (size_t i = 0; i < n; i++)
-            deliver_one(d, batch[i]);
-        free(batch);
+        deliver_one(sd, id);
         pthread_mutex_lock(&d->lock);
-        d->busy = false;
-        d->finished += n;
+        d->busy--;
+        d->finished++;
         pthread_cond_broadcast(&d->idle);
     }
     pthread_mutex_unlock(&d->lock);
     return NULL;
+}
+
+static int sender_start(struct deliver *d, struct sender *sd)
+{
+    sd->d = d;
+    int rc = store_open(d->w->cfg.store, &sd->st);
+    if (!rc)
+        rc = notifier_new(&d->w->cfg.notify, &sd->nt);
+    if (!rc && pthread_create(&sd->thread, NULL, run, sd))
+        rc = -NA_EIO;
+    sd->running = rc == 0;
+    return rc;
 }
 
 int deliver_new(struct watch *w, struct deliver **out)
@@ -149,16 +174,13 @@ int deliver_new(struct watch *w, struct deliver **out)
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->wake, NULL);
     pthread_cond_init(&d->idle, NULL);
-    int rc = store_open(w->cfg.store, &d->st);
-    if (!rc)
-        rc = notifier_new(&w->cfg.notify, &d->nt);
-    if (!rc && pthread_create(&d->thread, NULL, run, d))
-        rc = -NA_EIO;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < DELIVER_SENDERS; i++)
+        rc = sender_start(d, &d->senders[i]);
     if (rc) {
         deliver_free(d);
         return rc;
     }
-    d->running = true;
     *out = d;
     return 0;
 }
@@ -167,15 +189,17 @@ void deliver_free(struct deliver *d)
 {
     if (!d)
         return;
-    if (d->running) {
-        pthread_mutex_lock(&d->lock);
-        d->stop = true;
-        pthread_cond_signal(&d->wake);
-        pthread_mutex_unlock(&d->lock);
-        pthread_join(d->thread, NULL);
+    pthread_mutex_lock(&d->lock);
+    d->stop = true;
+    pthread_cond_broadcast(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+    for (size_t i = 0; i < DELIVER_SENDERS; i++) {
+        struct sender *sd = &d->senders[i];
+        if (sd->running)
+            pthread_join(sd->thread, NULL);
+        notifier_free(sd->nt);
+        store_close(sd->st);
     }
-    notifier_free(d->nt);
-    store_close(d->st);
     free(d->queue);
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->wake);
@@ -189,14 +213,14 @@ void deliver_submit(struct deliver *d, const int64_t *ids, size_t n)
     d->queue = xrealloc(d->queue, d->n + n, sizeof *d->queue);
     memcpy(d->queue + d->n, ids, n * sizeof *ids);
     d->n += n;
-    pthread_cond_signal(&d->wake);
+    pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->lock);
 }
 
 uint64_t deliver_wait_idle(struct deliver *d)
 {
     pthread_mutex_lock(&d->lock);
-    while (d->n || d->busy)
+    while (d->head < d->n || d->busy)
         pthread_cond_wait(&d->idle, &d->lock);
     uint64_t finished = d->finished;
     pthread_mutex_unlock(&d->lock);
