@@ -145,13 +145,14 @@ int api_escalation_acknowledge(struct request *r)
 {
     struct escalation_row e = {0};
     bool allowed = false;
-    int rc = load_case(r, &e);
+    /* Read inside the transaction: a concurrent change must not be written over. */
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = load_case(r, &e);
     if (!rc)
         rc = may_respond(r, &e, &allowed);
     if (!rc && !allowed)
         rc = -NA_EFORBIDDEN;
-    if (!rc)
-        rc = store_begin(r->st);
     if (!rc) {
         rc = watch_acknowledge(r->api->watch, r->st, &e, r->who.user_id, r->now);
         if (rc == -NA_ECONFLICT)
@@ -208,15 +209,16 @@ int api_escalation_resolve(struct request *r)
     enum escalation_outcome outcome = ESCALATION_OUTCOME_NONE;
     const char *how = NULL, *reference = NULL;
     bool allowed = false;
-    int rc = load_case(r, &e);
+    /* Read inside the transaction: a concurrent change must not be written over. */
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = load_case(r, &e);
     if (!rc)
         rc = may_respond(r, &e, &allowed);
     if (!rc && !allowed)
         rc = -NA_EFORBIDDEN;
     if (!rc)
         rc = read_outcome(r, &outcome, &how, &reference);
-    if (!rc)
-        rc = store_begin(r->st);
     if (!rc) {
         rc = watch_resolve(r->api->watch, r->st, &e, r->who.user_id, outcome, how, reference,
                            r->now, &v, &outbox);

@@ -515,9 +515,10 @@ static int load_own_visit(struct request *r, struct visit_row *v)
 int api_visit_start(struct request *r)
 {
     struct visit_row v = {0};
-    int rc = load_own_visit(r, &v);
+    /* Read inside the transaction: a concurrent change must not be written over. */
+    int rc = store_begin(r->st);
     if (!rc)
-        rc = store_begin(r->st);
+        rc = load_own_visit(r, &v);
     if (!rc)
         rc = start_visit(r, &v);
     if (!rc)
@@ -553,7 +554,10 @@ int api_visit_checkin(struct request *r)
     const char *note;
     bool present, has_loc;
     double lat = 0, lon = 0;
-    int rc = load_own_visit(r, &v);
+    /* Read inside the transaction: a concurrent change must not be written over. */
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = load_own_visit(r, &v);
     if (!rc)
         rc = jin_only(r, r->body, NULL, fields);
     if (!rc)
@@ -561,8 +565,6 @@ int api_visit_checkin(struct request *r)
     if (!rc)
         rc = jin_str(r, r->body, NULL, "note", JIN_NULLABLE, check_short_text,
                      "at most 500 characters", &note, &present);
-    if (!rc)
-        rc = store_begin(r->st);
     if (!rc)
         rc = visit_checkin(&v.clock, r->now);
     if (!rc && has_loc) {
@@ -617,7 +619,10 @@ int api_visit_extend(struct request *r)
     const char *reason;
     bool present;
     int64_t until = 0;
-    int rc = load_own_visit(r, &v);
+    /* Read inside the transaction: a concurrent change must not be written over. */
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = load_own_visit(r, &v);
     if (!rc)
         rc = jin_only(r, r->body, NULL, fields);
     if (!rc)
@@ -625,8 +630,6 @@ int api_visit_extend(struct request *r)
                      &reason, &present);
     if (!rc)
         rc = read_extension(r, &v, &until);
-    if (!rc)
-        rc = store_begin(r->st);
     if (!rc) {
         rc = visit_extend(&v.clock, until, r->now);
         if (rc == -NA_EINVAL)
@@ -674,7 +677,10 @@ int api_visit_end(struct request *r)
     const char *name, *note;
     bool present;
     enum visit_outcome outcome = VISIT_OUTCOME_NONE;
-    int rc = load_visit(r, &v);
+    /* Read inside the transaction: a concurrent change must not be written over. */
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = load_visit(r, &v);
     if (!rc)
         rc = jin_only(r, r->body, NULL, fields);
     if (!rc)
@@ -686,8 +692,6 @@ int api_visit_end(struct request *r)
                      "at most 500 characters", &note, &present);
     if (!rc)
         rc = may_end(r, &v, outcome);
-    if (!rc)
-        rc = store_begin(r->st);
     if (!rc)
         rc = visit_close(&v.clock, outcome, r->now);
     if (!rc) {
@@ -717,13 +721,14 @@ int api_visit_end(struct request *r)
 int api_visit_buddy_accept(struct request *r)
 {
     struct visit_row v = {0};
-    int rc = load_visit(r, &v);
+    /* Read inside the transaction: a concurrent change must not be written over. */
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = load_visit(r, &v);
     if (!rc && v.buddy_id != r->who.user_id)
         rc = request_fail(r, -NA_EFORBIDDEN, NULL, "only the nominated buddy can accept");
     if (!rc && v.clock.state == VISIT_CLOSED)
         rc = request_fail(r, -NA_ECONFLICT, NULL, "the visit is closed");
-    if (!rc)
-        rc = store_begin(r->st);
     if (!rc && !v.buddy_accepted_at) {
         v.buddy_accepted_at = r->now;
         v.updated_at = r->now;
@@ -746,7 +751,10 @@ int api_visit_buddy_change(struct request *r)
     struct id_list outbox = {0};
     int64_t buddy;
     bool present, allowed = false;
-    int rc = load_visit(r, &v);
+    /* Read inside the transaction: a concurrent change must not be written over. */
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = load_visit(r, &v);
     if (!rc)
         allowed = v.worker_id == r->who.user_id || v.buddy_id == r->who.user_id;
     if (!rc && !allowed)
@@ -761,8 +769,6 @@ int api_visit_buddy_change(struct request *r)
         rc = check_buddy(r, buddy, v.worker_id);
     if (!rc && v.clock.state == VISIT_CLOSED)
         rc = request_fail(r, -NA_ECONFLICT, NULL, "the visit is closed");
-    if (!rc)
-        rc = store_begin(r->st);
     if (!rc) {
         /* The new buddy must accept; until then the line manager is the first contact. */
         v.buddy_id = buddy;

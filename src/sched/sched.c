@@ -228,18 +228,24 @@ int sched_start(struct sched *s)
     return 0;
 }
 
+void sched_stop(struct sched *s)
+{
+    if (s == NULL || !s->started)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    atomic_store(&s->stopping, 1);
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    s->started = 0;
+}
+
 void sched_free(struct sched *s)
 {
     if (s == NULL)
         return;
-    if (s->started) {
-        pthread_mutex_lock(&s->mu);
-        s->stop = 1;
-        atomic_store(&s->stopping, 1);
-        pthread_cond_signal(&s->wake);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->thread, NULL);
-    }
+    sched_stop(s);
     pthread_cond_destroy(&s->idle);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->mu);

@@ -46,6 +46,13 @@ int sched_new(const struct clock *clock, sched_fire_fn fire, void *ctx, size_t m
 /* Stops the thread if running (the fire() in progress completes) and frees. NULL no-op. */
 void sched_free(struct sched *s);
 
+/*
+ * Stops the thread (the fire() in progress completes); jobs may still be added and are
+ * kept, unfired, until sched_free. Lets an owner stop what the thread calls into before
+ * freeing what others call into. NULL or not started: no-op.
+ */
+void sched_stop(struct sched *s);
+
 /* Starts the scheduler's thread. -NA_EIO when the thread cannot be created. */
 int sched_start(struct sched *s);
 

@@ -534,8 +534,16 @@ int watch_buddy_nominated(struct watch *w, struct store *st, const struct visit_
              "manager is their first contact.",
              worker_name(pack), time_format_iso(v->clock.expected_departure, until, sizeof until),
              (long long)v->id);
-    snprintf(key, sizeof key, "visit%lld:buddy%lld", (long long)v->id, (long long)v->buddy_id);
-    json_t *payload = json_pack("{s:s,s:O}", "event", "visit.buddy_nominated", "pack", pack);
+    /* The nomination time makes the key: nominated again later is told again. */
+    snprintf(key, sizeof key, "visit%lld:buddy%lld:%lld", (long long)v->id, (long long)v->buddy_id,
+             (long long)v->updated_at);
+    /* Not the pack: next of kin and the rest go to a buddy who accepted (need to know). */
+    json_t *visit = json_object_get(pack, "visit");
+    json_t *payload = json_pack(
+        "{s:s,s:{s:I,s:O,s:O,s:O},s:s}", "event", "visit.buddy_nominated", "visit", "id",
+        (json_int_t)v->id, "address", json_object_get(visit, "address"), "expected_arrival",
+        json_object_get(visit, "expected_arrival"), "expected_departure",
+        json_object_get(visit, "expected_departure"), "worker", worker_name(pack));
     struct notice n = {.event = "visit.buddy_nominated",
                        .subject = subject,
                        .text = text,

@@ -104,13 +104,21 @@ static void deliver_one(struct sender *d, int64_t id)
     struct outbox_row o = {0};
     struct channel_row c = {0};
     char err[256] = "";
-    if (store_outbox_get(d->st, id, &o) || strcmp(o.state, "pending")) {
-        outbox_row_fini(&o);
-        return;
-    }
-    if (o.channel_id && store_channel_get(d->st, o.organisation_id, o.channel_id, &c)) {
+    int rc = store_outbox_get(d->st, id, &o);
+    if (!rc && o.channel_id)
+        rc = store_channel_get(d->st, o.organisation_id, o.channel_id, &c);
+    if (rc && rc != -NA_ENOTFOUND) {
+        /* Storage trouble is not an answer: the row is still pending, try again later. */
+        log_error("delivery_read_failed", "outbox_id=%lld code=%s", (long long)id,
+                  na_error_code(rc));
+        int64_t now = clock_now_ms(d->d->w->cfg.clock);
+        sched_add(d->d->w->sched, (struct sched_job){now + notify_backoff_ms(1), JOB_DELIVER, id});
+    } else if (rc && o.id) {
         record(d, &o, -NA_EINVAL, "channel removed");
+    }
+    if (rc || strcmp(o.state, "pending")) {
         outbox_row_fini(&o);
+        channel_row_fini(&c);
         return;
     }
     struct notify_message m = {.channel = channel_of(o.channel),
@@ -121,7 +129,7 @@ static void deliver_one(struct sender *d, int64_t id)
                                .body = o.body,
                                .idempotency_key = o.idempotency_key,
                                .outbox_id = o.id};
-    int rc = notifier_send(d->nt, &m, err, sizeof err);
+    rc = notifier_send(d->nt, &m, err, sizeof err);
     if (rc)
         log_warn("delivery_failed", "outbox_id=%lld attempt=%d code=%s", (long long)o.id,
                  o.attempts + 1, na_error_code(rc));

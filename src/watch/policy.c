@@ -96,7 +96,7 @@ json_t *policy_to_json(const struct escalation_policy *p)
 /* Parses stored policy text; a damaged one falls back to the default, loudly. */
 static void parse_stored(const char *text, struct escalation_policy *p)
 {
-    char field[64];
+    char field[64] = "levels";
     json_t *root = json_loads(text, 0, NULL);
     if (!root || policy_from_json(root, p, field, sizeof field)) {
         log_error("policy_damaged", "field=%s", field);

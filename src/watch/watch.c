@@ -46,6 +46,33 @@ static int rebuild(struct watch *w, int (*load)(struct store *, struct due_item 
     return 0;
 }
 
+/*
+ * A final delivery failure hands the scheduler an "unreachable" job that lives only in
+ * memory; after a restart it is found again from the failed notices of open cases, so a
+ * level nobody could be told is still passed over at once. on_unreachable ignores those
+ * that no longer apply (another level, a case now held).
+ */
+static int rebuild_unreachable(struct watch *w, int64_t now, size_t *count)
+{
+    struct due_item *cases = NULL;
+    size_t n = 0;
+    int rc = store_due_escalations(w->st, &cases, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct outbox_row *rows = NULL;
+        size_t m = 0;
+        rc = store_outbox_for_escalation(w->st, cases[i].id, &rows, &m);
+        for (size_t j = 0; !rc && j < m; j++) {
+            if (strcmp(rows[j].state, "failed") || strcmp(rows[j].event, "escalation.notify"))
+                continue;
+            sched_add(w->sched, (struct sched_job){now, JOB_UNREACHABLE, rows[j].id});
+            (*count)++;
+        }
+        outbox_rows_free(rows, m);
+    }
+    free(cases);
+    return rc;
+}
+
 int watch_start(struct watch *w)
 {
     size_t n = 0;
@@ -57,6 +84,8 @@ int watch_start(struct watch *w)
         rc = rebuild(w, store_due_escalations, JOB_ESCALATION, &n);
     if (!rc)
         rc = rebuild(w, store_due_outbox, JOB_DELIVER, &n);
+    if (!rc)
+        rc = rebuild_unreachable(w, clock_now_ms(w->cfg.clock), &n);
     if (!rc)
         rc = deliver_new(w, &w->deliver);
     if (!rc)
@@ -71,9 +100,11 @@ void watch_free(struct watch *w)
 {
     if (!w)
         return;
-    /* The scheduler first: it hands work to the delivery thread, not the other way. */
-    sched_free(w->sched);
+    /* The scheduler's thread hands work to the senders and the senders schedule retries:
+     * stop the thread, then the senders, and only then free the timetable. */
+    sched_stop(w->sched);
     deliver_free(w->deliver);
+    sched_free(w->sched);
     store_close(w->st);
     free(w->public_url);
     free(w);
