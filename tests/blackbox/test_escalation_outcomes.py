@@ -85,3 +85,24 @@ def test_visit_field_rules(server_factory):
             wrong.append((change, str(e)[:200]))
     assert not wrong, "\n".join(repr(w) for w in wrong)
     assert ok(srv.call("GET", "/api/v1/visits", token=crew.admin))["items"] == []
+
+
+def test_nomination_is_told_again_and_carries_no_personal_data(server_factory, smtp_sink,
+                                                                webhook_sink):
+    """A nominated buddy learns of the nomination without the worker's next of kin (that is
+    for a buddy who accepted), and is told again when nominated a second time."""
+    srv = start_server(server_factory, smtp_sink)
+    crew = make_crew(srv)
+    visit = start_visit(srv, crew, minutes=60, accept=False)
+
+    def nominations():
+        return [m for m in smtp_sink.to(crew.mail_of("buddy")) if "buddy" in m.subject]
+
+    assert wait_until(lambda: len(nominations()) == 1), nominations()
+    text = nominations()[0].text()
+    assert crew.WORKER_NAME in text, text
+    assert crew.KIN["name"] not in text and crew.KIN["phone"] not in text, text
+    ok(visit_action(srv, crew.buddy.token, visit["id"], "buddy", {"buddy_id": crew.lm.id}))
+    advance(srv, 60)
+    ok(visit_action(srv, crew.worker.token, visit["id"], "buddy", {"buddy_id": crew.buddy.id}))
+    assert wait_until(lambda: len(nominations()) == 2), nominations()
