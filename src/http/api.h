@@ -23,6 +23,7 @@
 
 /* Settings and services every handler may use. Read-only once the server runs. */
 struct watch;
+struct visit_row;
 
 struct api {
     const struct clock *clock;
@@ -128,6 +129,13 @@ int api_key_list(struct request *r);
 int api_key_create(struct request *r);
 int api_key_delete(struct request *r);
 int api_audit_list(struct request *r);
+/*
+ * Whether the caller sees visit v (docs/api.md, "Visits"): its worker and buddy, the line
+ * managers of the worker's teams, senior managers, operators and admins. Cases of a visit
+ * are visible to the same people.
+ */
+int api_visit_visible(struct request *r, const struct visit_row *v, bool *out);
+
 int api_me_duty(struct request *r);
 int api_visit_list(struct request *r);
 int api_visit_create(struct request *r);

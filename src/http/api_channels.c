@@ -18,11 +18,7 @@
 static int answer_policy(struct request *r, const char *text, bool is_default)
 {
     struct escalation_policy p;
-    char field[64];
-    json_t *root = text ? json_loads(text, 0, NULL) : NULL;
-    if (!root || policy_from_json(root, &p, field, sizeof field))
-        escalation_policy_default(&p);
-    json_decref(root);
+    policy_from_text(text, &p);
     json_t *o = policy_to_json(&p);
     json_object_set_new(o, "default", json_boolean(is_default));
     return request_answer(r, 200, o);

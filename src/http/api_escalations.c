@@ -11,23 +11,15 @@
 #include "util/log.h"
 #include "watch/watch.h"
 
-#define WATCH_ROLES     (ROLE_ADMIN | ROLE_SENIOR_MANAGER | ROLE_OPERATOR)
 #define RESPONDER_ROLES (ROLE_ADMIN | ROLE_SENIOR_MANAGER | ROLE_OPERATOR | ROLE_MANAGER)
 
-/* The caller sees the case's visit: its worker or buddy, a watcher, or a line manager. */
+/* The caller sees the case's visit (the same rule as for the visit itself). */
 static int sees_visit(struct request *r, int64_t visit_id, bool *out)
 {
     struct visit_row v = {0};
-    struct user_row u = {0};
     int rc = store_visit_get(r->st, r->who.organisation_id, visit_id, &v);
     if (!rc)
-        *out = v.worker_id == r->who.user_id || v.buddy_id == r->who.user_id ||
-               access_has_role(&r->who, WATCH_ROLES);
-    if (!rc && !*out)
-        rc = store_user_get(r->st, r->who.organisation_id, v.worker_id, &u);
-    if (!rc && !*out)
-        *out = access_manages_any(&r->who, u.team_ids, u.n_team_ids);
-    user_row_fini(&u);
+        rc = api_visit_visible(r, &v, out);
     visit_row_fini(&v);
     return rc;
 }
@@ -47,11 +39,7 @@ static int load_case(struct request *r, struct escalation_row *e)
 static json_t *render_case(const struct escalation_row *e)
 {
     struct escalation_policy p;
-    char field[64];
-    json_t *root = e->policy ? json_loads(e->policy, 0, NULL) : NULL;
-    if (!root || policy_from_json(root, &p, field, sizeof field))
-        escalation_policy_default(&p);
-    json_decref(root);
+    policy_from_text(e->policy, &p);
     const char *contact = e->c.level >= 0 && (size_t)e->c.level < p.n_levels
                               ? escalation_contact_name(p.levels[e->c.level].contact)
                               : "";

@@ -28,7 +28,7 @@ static int manages_user(struct request *r, int64_t user_id, bool *out)
     return rc;
 }
 
-static int can_see(struct request *r, const struct visit_row *v, bool *out)
+int api_visit_visible(struct request *r, const struct visit_row *v, bool *out)
 {
     *out = v->worker_id == r->who.user_id || v->buddy_id == r->who.user_id ||
            access_has_role(&r->who, WATCH_ROLES);
@@ -52,7 +52,7 @@ static int load_visit(struct request *r, struct visit_row *v)
     if (!rc)
         rc = store_visit_get(r->st, r->who.organisation_id, id, v);
     if (!rc)
-        rc = can_see(r, v, &visible);
+        rc = api_visit_visible(r, v, &visible);
     if (!rc && !visible)
         rc = -NA_ENOTFOUND;
     return rc;

@@ -268,11 +268,7 @@ static int passed_over(struct store *st, const struct escalation_row *e, const b
 
 void case_policy(const struct escalation_row *e, struct escalation_policy *p)
 {
-    char field[64];
-    json_t *root = e->policy ? json_loads(e->policy, 0, NULL) : NULL;
-    if (!root || policy_from_json(root, p, field, sizeof field))
-        escalation_policy_default(p);
-    json_decref(root);
+    policy_from_text(e->policy, p);
 }
 
 int case_open(struct watch *w, struct store *st, const struct visit_row *v, int64_t now,

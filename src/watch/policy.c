@@ -93,10 +93,13 @@ json_t *policy_to_json(const struct escalation_policy *p)
     return json_pack("{s:o}", "levels", levels);
 }
 
-/* Parses stored policy text; a damaged one falls back to the default, loudly. */
-static void parse_stored(const char *text, struct escalation_policy *p)
+void policy_from_text(const char *text, struct escalation_policy *p)
 {
     char field[64] = "levels";
+    if (!text) {
+        escalation_policy_default(p);
+        return;
+    }
     json_t *root = json_loads(text, 0, NULL);
     if (!root || policy_from_json(root, p, field, sizeof field)) {
         log_error("policy_damaged", "field=%s", field);
@@ -122,7 +125,7 @@ int policy_effective(struct store *st, int64_t org_id, int64_t worker_id,
         escalation_policy_default(p);
         rc = 0;
     } else if (!rc) {
-        parse_stored(text, p);
+        policy_from_text(text, p);
     }
     free(text);
     if (!rc && json_out) {

@@ -102,6 +102,11 @@ int64_t watch_reminder_at(const struct watch *w, const struct visit_row *v, int6
  * ("levels[2].limit") in field (size n).
  */
 int policy_from_json(json_t *root, struct escalation_policy *p, char *field, size_t n);
+/*
+ * A stored policy (JSON text; NULL for none) into p: the default when there is none, and
+ * also, logged as an error, when the text is damaged, since a case must climb somehow.
+ */
+void policy_from_text(const char *text, struct escalation_policy *p);
 /* {"levels": [...]}; caller owns the reference. */
 json_t *policy_to_json(const struct escalation_policy *p);
 /* The policy in force for a worker: their first team's, else the organisation's, else
