@@ -8,6 +8,7 @@
 #include "http/api.h"
 #include "http/render.h"
 #include "store/store_watch.h"
+#include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -62,27 +63,32 @@ static enum user_layer layer_for(struct request *r, const struct user_row *u)
     return layer;
 }
 
-/* Writes the audit events of showing rows[0..n) to the caller in the open transaction. */
-static int audit_reads_in_tx(struct request *r, const struct user_row *rows, size_t n)
+/*
+ * Writes the audit events of showing rows[0..n) in layers[0..n) to the caller, in the
+ * open transaction. (The layers are worked out once: for a buddy that takes a query.)
+ */
+static int audit_reads_in_tx(struct request *r, const struct user_row *rows,
+                             const enum user_layer *layers, size_t n)
 {
     int rc = 0;
     for (size_t i = 0; !rc && i < n; i++)
-        if (read_is_audited(r, &rows[i], layer_for(r, &rows[i])))
+        if (read_is_audited(r, &rows[i], layers[i]))
             rc = api_audit(r, "user.read_personal", "user", rows[i].id, NULL);
     return rc;
 }
 
 /* As audit_reads_in_tx, in a transaction of its own (when there is anything to write). */
-static int audit_reads(struct request *r, const struct user_row *rows, size_t n)
+static int audit_reads(struct request *r, const struct user_row *rows,
+                       const enum user_layer *layers, size_t n)
 {
     bool any = false;
     for (size_t i = 0; i < n && !any; i++)
-        any = read_is_audited(r, &rows[i], layer_for(r, &rows[i]));
+        any = read_is_audited(r, &rows[i], layers[i]);
     if (!any)
         return 0;
     int rc = store_begin(r->st);
     if (!rc)
-        rc = audit_reads_in_tx(r, rows, n);
+        rc = audit_reads_in_tx(r, rows, layers, n);
     if (!rc)
         rc = store_commit(r->st);
     return rc;
@@ -95,10 +101,13 @@ static int audit_reads(struct request *r, const struct user_row *rows, size_t n)
 static int user_json(struct request *r, int64_t user_id, bool in_tx, json_t **out)
 {
     struct user_row u = {0};
+    enum user_layer layer = USER_LAYER_DIRECTORY;
     int rc = store_user_get(r->st, r->who.organisation_id, user_id, &u);
-    if (!rc)
-        rc = in_tx ? audit_reads_in_tx(r, &u, 1) : audit_reads(r, &u, 1);
-    if (!rc && !(*out = render_user(&u, layer_for(r, &u))))
+    if (!rc) {
+        layer = layer_for(r, &u);
+        rc = in_tx ? audit_reads_in_tx(r, &u, &layer, 1) : audit_reads(r, &u, &layer, 1);
+    }
+    if (!rc && !(*out = render_user(&u, layer)))
         rc = -NA_ESTORE;
     user_row_fini(&u);
     return rc;
@@ -150,12 +159,16 @@ int api_user_list(struct request *r)
     if (rc)
         return rc;
     size_t shown = n > (size_t)limit ? (size_t)limit : n;
-    rc = audit_reads(r, rows, shown);
+    enum user_layer *layers = xcalloc(shown, sizeof *layers);
+    for (size_t i = 0; i < shown; i++)
+        layers[i] = layer_for(r, &rows[i]);
+    rc = audit_reads(r, rows, layers, shown);
     json_t *items = json_array();
     for (size_t i = 0; !rc && i < shown; i++)
-        if (json_array_append_new(items, render_user(&rows[i], layer_for(r, &rows[i]))))
+        if (json_array_append_new(items, render_user(&rows[i], layers[i])))
             rc = -NA_ESTORE; /* a row that could not be rendered */
     int64_t next = n > (size_t)limit ? rows[shown - 1].id : 0;
+    free(layers);
     user_rows_free(rows, n);
     if (rc) {
         json_decref(items);
