@@ -352,3 +352,14 @@ int store_line_managers_of(struct store *st, int64_t org_id, int64_t user_id, in
                         "AND t.line_manager_id <> tm.user_id ORDER BY t.line_manager_id",
                         PARAMS(P_I64(user_id), P_I64(org_id)), out_ids, out_n);
 }
+
+int store_escalation_exists_for_deadline(struct store *st, int64_t org_id, int64_t visit_id,
+                                         int64_t missed_at, bool *out)
+{
+    int rc = st_exec_id(st,
+                        "SELECT id FROM escalations WHERE visit_id = ? AND organisation_id = ? "
+                        "AND missed_deadline_at = ? LIMIT 1",
+                        PARAMS(P_I64(visit_id), P_I64(org_id), P_I64(missed_at)), NULL);
+    *out = rc == 0;
+    return rc == -NA_ENOTFOUND ? 0 : rc;
+}

@@ -141,6 +141,12 @@ void escalation_rows_free(struct escalation_row *rows, size_t n);
 int store_escalation_create(struct store *st, const struct escalation_row *r, int64_t *out_id);
 int store_escalation_get(struct store *st, int64_t org_id, int64_t id, struct escalation_row *out);
 int store_escalation_get_any(struct store *st, int64_t id, struct escalation_row *out);
+/*
+ * Whether a case (open or resolved) was opened for the visit's deadline missed_at: a
+ * deadline is escalated once. Uses the visit's index: it runs for every deadline fired.
+ */
+int store_escalation_exists_for_deadline(struct store *st, int64_t org_id, int64_t visit_id,
+                                         int64_t missed_at, bool *out);
 /* The open case of a visit; -NA_ENOTFOUND when none. */
 int store_escalation_open_for_visit(struct store *st, int64_t org_id, int64_t visit_id,
                                     struct escalation_row *out);

@@ -35,24 +35,6 @@ static void followups_fini(struct followups *f)
     memset(f, 0, sizeof *f);
 }
 
-/*
- * True when a case was already opened (and resolved) for this very deadline: a case handed
- * to the police leaves the visit past its deadline, and that must not open the same case
- * again, now or after a restart. A new deadline (a check-in, an extension) is new.
- */
-static int deadline_already_escalated(struct watch *w, const struct visit_row *v, bool *out)
-{
-    struct escalation_filter f = {.visit_id = v->id};
-    struct escalation_row *rows = NULL;
-    size_t n = 0;
-    int rc = store_escalation_list(w->st, v->organisation_id, &f, 0, STORE_LIST_MAX, &rows, &n);
-    *out = false;
-    for (size_t i = 0; !rc && i < n; i++)
-        *out = *out || rows[i].missed_deadline_at == v->clock.deadline_at;
-    escalation_rows_free(rows, n);
-    return rc;
-}
-
 static int on_deadline(struct watch *w, int64_t visit_id, int64_t now, struct followups *f)
 {
     struct visit_row v = {0};
@@ -70,8 +52,11 @@ static int on_deadline(struct watch *w, int64_t visit_id, int64_t now, struct fo
     if (rc != -NA_ENOTFOUND)
         goto done; /* a case is already open (or an error) */
     escalation_row_fini(&e);
+    /* A case handed to the police leaves the visit past this very deadline: it must not
+     * open again, now or after a restart. A new deadline (check-in, extension) is new. */
     bool handled;
-    rc = deadline_already_escalated(w, &v, &handled);
+    rc = store_escalation_exists_for_deadline(w->st, v.organisation_id, v.id, v.clock.deadline_at,
+                                              &handled);
     if (rc || handled)
         goto done;
     struct visit_event ev = {.visit_id = v.id,

@@ -331,7 +331,10 @@ def test_checkin_during_escalation_resolves_it(server_factory, smtp_sink, webhoo
     assert esc["state"] == "resolved" and esc["outcome"] == "safe", esc
     assert parse_time(esc["resolved_at"]) == t_in, esc
     assert parse_time(one_step(esc, "worker_safe")["at"]) == t_in, esc["steps"]
-    assert esc["steps"][-1]["kind"] in ("worker_safe", "resolved"), esc["steps"]
+    # Nothing climbs after the worker is safe; the only later steps are the deliveries of the
+    # "safe" notices, which the senders record as they go (so their timing varies).
+    after = esc["steps"][esc["steps"].index(one_step(esc, "worker_safe")) + 1:]
+    assert all(s["kind"] in ("delivered", "delivery_failed") for s in after), esc["steps"]
     times_ascend(esc["steps"])
 
     # the buddy and the line manager (told so far) hear that the worker is safe

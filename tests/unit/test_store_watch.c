@@ -754,6 +754,16 @@ static void test_escalation_one_open(void **state)
     got.police_reference = NULL;
     escalation_row_fini(&got);
     assert_int_equal(store_escalation_open_for_visit(fx->st, org, visit, &got), -NA_ENOTFOUND);
+    /* Resolved, its deadline still counts as escalated; another deadline does not. */
+    bool escalated = false;
+    assert_int_equal(store_escalation_exists_for_deadline(fx->st, org, visit, T0 - MIN, &escalated),
+                     0);
+    assert_true(escalated);
+    assert_int_equal(store_escalation_exists_for_deadline(fx->st, org, visit, T0, &escalated), 0);
+    assert_false(escalated);
+    assert_int_equal(
+        store_escalation_exists_for_deadline(fx->st, org + 1000, visit, T0 - MIN, &escalated), 0);
+    assert_false(escalated);
     assert_int_equal(store_escalation_get(fx->st, org, id, &got), 0);
     assert_int_equal(got.c.state, ESCALATION_RESOLVED);
     assert_int_equal(got.c.level, 1);
