@@ -1,4 +1,13 @@
-# Unit tests: every tests/unit/test_<module>.c is one cmocka program.
+# A private PostgreSQL server (scripts/test-pg) for the runs on the second backend: started
+# before the first test that needs it, stopped after the last.
+set(PG_TEST_DIR ${CMAKE_BINARY_DIR}/pg)
+add_test(NAME pg.start COMMAND ${CMAKE_SOURCE_DIR}/scripts/test-pg start ${PG_TEST_DIR})
+add_test(NAME pg.stop COMMAND ${CMAKE_SOURCE_DIR}/scripts/test-pg stop ${PG_TEST_DIR})
+set_tests_properties(pg.start PROPERTIES FIXTURES_SETUP pg TIMEOUT 120)
+set_tests_properties(pg.stop PROPERTIES FIXTURES_CLEANUP pg)
+
+# Unit tests: every tests/unit/test_<module>.c is one cmocka program. The storage tests
+# run twice: on SQLite, and as unit_pg.* on PostgreSQL (NOTALONE_TEST_PG_DIR set).
 file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 foreach(src ${UNIT_TESTS})
   get_filename_component(name ${src} NAME_WE)
@@ -14,18 +23,29 @@ foreach(src ${UNIT_TESTS})
   target_link_libraries(${name} PRIVATE PkgConfig::CMOCKA)
   add_test(NAME unit.${name} COMMAND ${name})
   set_tests_properties(unit.${name} PROPERTIES TIMEOUT 120)
+  if(name MATCHES "^test_store")
+    add_test(NAME unit_pg.${name} COMMAND ${name})
+    set_tests_properties(unit_pg.${name} PROPERTIES TIMEOUT 300 FIXTURES_REQUIRED pg
+                         ENVIRONMENT "NOTALONE_TEST_PG_DIR=${PG_TEST_DIR}")
+  endif()
 endforeach()
 
-# Black-box tests: every tests/blackbox/test_*.py runs the real binaries under pytest.
-# Debian's python3 is used explicitly: it is the one python3-pytest installs into.
+# Black-box tests: every tests/blackbox/test_*.py runs the real binaries under pytest, on
+# SQLite (blackbox.*) and on PostgreSQL (blackbox_pg.*); test_cluster*.py, several nodes
+# on one database, only on PostgreSQL. Debian's python3 is used explicitly: it is the one
+# python3-pytest installs into.
+set(BLACKBOX_ENV "NOTALONED=$<TARGET_FILE:notaloned>;NOTALONE_CLI=$<TARGET_FILE:notalone>;NOTALONE_SOURCE_DIR=${CMAKE_SOURCE_DIR};ASAN_OPTIONS=detect_leaks=1:abort_on_error=0;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 file(GLOB BLACKBOX_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/blackbox/test_*.py)
 foreach(src ${BLACKBOX_TESTS})
   get_filename_component(name ${src} NAME_WE)
-  add_test(NAME blackbox.${name}
-           COMMAND /usr/bin/python3 -m pytest -q -p no:cacheprovider ${src})
-  set_tests_properties(blackbox.${name} PROPERTIES
-    TIMEOUT 600
-    ENVIRONMENT "NOTALONED=$<TARGET_FILE:notaloned>;NOTALONE_CLI=$<TARGET_FILE:notalone>;NOTALONE_SOURCE_DIR=${CMAKE_SOURCE_DIR};ASAN_OPTIONS=detect_leaks=1:abort_on_error=0;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+  set(pytest /usr/bin/python3 -m pytest -q -p no:cacheprovider ${src})
+  if(NOT name MATCHES "^test_cluster")
+    add_test(NAME blackbox.${name} COMMAND ${pytest})
+    set_tests_properties(blackbox.${name} PROPERTIES TIMEOUT 600 ENVIRONMENT "${BLACKBOX_ENV}")
+  endif()
+  add_test(NAME blackbox_pg.${name} COMMAND ${pytest})
+  set_tests_properties(blackbox_pg.${name} PROPERTIES TIMEOUT 900 FIXTURES_REQUIRED pg
+                       ENVIRONMENT "${BLACKBOX_ENV};NOTALONE_TEST_PG_DIR=${PG_TEST_DIR}")
 endforeach()
 
 # Source checks: banned calls and formatting (STYLE.md).

@@ -63,6 +63,8 @@ int bootstrap_first_start(struct store *st, const char *data_dir, const char *or
     rc = store_purge_expired(st, now);
     if (!rc)
         rc = store_begin(st);
+    if (!rc) /* nodes started together on a new database: one creates the host */
+        rc = store_lock_schema(st);
     if (!rc)
         rc = store_org_count(st, &count);
     if (rc || count > 0)

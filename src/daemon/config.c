@@ -25,7 +25,17 @@ struct setting {
 static const struct setting settings[] = {
     {"config", SET_STRING, OFF(config_file), 0, 0, "JSON file of settings (keys as below)"},
     {"listen", SET_STRING, OFF(listen), 0, 0, "HOST:PORT to serve HTTP on [127.0.0.1:8080]"},
-    {"data_dir", SET_STRING, OFF(data_dir), 0, 0, "folder of the SQLite database [data]"},
+    {"data_dir", SET_STRING, OFF(data_dir), 0, 0,
+     "folder of the SQLite database and of the first start's admin password [data]"},
+    {"database", SET_STRING, OFF(database), 0, 0,
+     "PostgreSQL connection string or postgresql:// URI (never logged); unset: SQLite in "
+     "data_dir"},
+    {"database_pool", SET_INT, OFF(database_pool), 1, 1024,
+     "database connections the HTTP workers share [http_threads]"},
+    {"node_name", SET_STRING, OFF(node_name), 0, 0,
+     "this node's name, distinct for every node on one database [HOSTNAME:PORT]"},
+    {"lease", SET_DURATION, OFF(lease_s), 2, 3600,
+     "a node silent this long is taken for dead and its work taken over [10s]"},
     {"log_level", SET_LOG_LEVEL, OFF(log_level), 0, 0, "debug, info, warn or error [info]"},
     {"http_threads", SET_INT, OFF(http_threads), 1, 256, "HTTP worker threads [4]"},
     {"max_body_bytes", SET_INT, OFF(max_body_bytes), 1024, 16 << 20,
@@ -65,6 +75,7 @@ void config_init(struct config *cfg)
     cfg->data_dir = xstrdup("data");
     cfg->log_level = LOG_INFO;
     cfg->http_threads = 4;
+    cfg->lease_s = 10;
     cfg->max_body_bytes = 65536;
     cfg->session_ttl_s = 12 * 3600;
     cfg->max_connections = 1024;

@@ -16,6 +16,10 @@ struct config {
     char *config_file;
     char *listen; /* HOST:PORT */
     char *data_dir;
+    char *database;        /* PostgreSQL connection string; NULL: SQLite in data_dir */
+    int64_t database_pool; /* 0: as many as http_threads */
+    char *node_name;       /* NULL: HOSTNAME:PORT */
+    int64_t lease_s;       /* a node silent this long is taken for dead */
     enum log_level log_level;
     int64_t http_threads;
     int64_t max_body_bytes;

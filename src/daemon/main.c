@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/bootstrap.h"
 #include "daemon/config.h"
@@ -35,15 +36,16 @@ static void prepare_storage(const struct config *cfg, const struct store_config 
     struct store *st;
     int version, rc = store_open(sc, &st);
     if (rc)
-        fatal("store_open_failed", "path=%s code=%s", sc->path, na_error_code(rc));
+        fatal("store_open_failed", "backend=%s code=%s", sc->url ? "postgresql" : "sqlite",
+              na_error_code(rc));
     rc = store_migrate(st, &version);
     if (rc == -NA_EVERSION)
         fatal("schema_too_new",
-              "path=%s schema_version=%d known_version=%d "
+              "schema_version=%d known_version=%d "
               "message=\"the database was written by a newer notaloned; run that version\"",
-              sc->path, version, store_schema_version_latest());
+              version, store_schema_version_latest());
     if (rc)
-        fatal("migration_failed", "path=%s code=%s", sc->path, na_error_code(rc));
+        fatal("migration_failed", "code=%s", na_error_code(rc));
     log_info("schema", "version=%d", version);
     bool created;
     char otp[SECRET_OTP_LEN + 1];
@@ -83,13 +85,15 @@ static int serve(const struct config *cfg, const struct store_config *sc, struct
     char host[256], url[4200];
     int port;
     config_split_listen(cfg->listen, host, sizeof host, &port);
-    struct server_config scfg = {.host = host,
-                                 .port = port,
-                                 .threads = (int)cfg->http_threads,
-                                 .max_body_bytes = (size_t)cfg->max_body_bytes,
-                                 .max_connections = (unsigned)cfg->max_connections,
-                                 .request_timeout_s = (unsigned)cfg->request_timeout_s,
-                                 .store = sc};
+    struct server_config scfg = {
+        .host = host,
+        .port = port,
+        .threads = (int)cfg->http_threads,
+        .max_body_bytes = (size_t)cfg->max_body_bytes,
+        .max_connections = (unsigned)cfg->max_connections,
+        .request_timeout_s = (unsigned)cfg->request_timeout_s,
+        .pool_size = (int)(cfg->database_pool ? cfg->database_pool : cfg->http_threads),
+        .store = sc};
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -116,6 +120,23 @@ static int serve(const struct config *cfg, const struct store_config *sc, struct
     watch_free(api->watch);
     log_info("stopped", "%s", "");
     return 0;
+}
+
+/* The configured node name, or HOSTNAME:PORT: stable across restarts, so that a node
+ * restarted at once takes back its own work without waiting for its lease to run out. */
+static void node_name(const struct config *cfg, char *out, size_t n)
+{
+    char host[256] = "localhost";
+    char addr[256];
+    int port = 0;
+    if (cfg->node_name) {
+        snprintf(out, n, "%s", cfg->node_name);
+        return;
+    }
+    if (gethostname(host, sizeof host - 1))
+        snprintf(host, sizeof host, "localhost");
+    config_split_listen(cfg->listen, addr, sizeof addr, &port);
+    snprintf(out, n, "%s:%d", host, port);
 }
 
 /* The system clock, or the simulated one tests ask for. */
@@ -155,9 +176,15 @@ int main(int argc, char **argv)
         fatal("crypto_init_failed", "%s", "");
     if (mkdir(cfg.data_dir, 0700) && errno != EEXIST)
         fatal("data_dir_failed", "errno=%d", errno);
-    char path[4200];
+    char path[4200], node[320];
     snprintf(path, sizeof path, "%s/notalone.db", cfg.data_dir);
-    struct store_config sc = {.path = path, .busy_timeout_ms = 5000};
+    node_name(&cfg, node, sizeof node);
+    struct store_config sc = {.path = path,
+                              .url = cfg.database,
+                              .busy_timeout_ms = 5000,
+                              .node = node,
+                              .lease_ms = cfg.lease_s * 1000};
+    log_info("storage", "backend=%s node=%s", cfg.database ? "postgresql" : "sqlite", node);
     struct clock clk = make_clock(&cfg);
     prepare_storage(&cfg, &sc, &clk);
 

@@ -497,7 +497,8 @@ int server_start(const struct server_config *cfg, const struct api *api, struct 
     struct server *s = xcalloc(1, sizeof *s);
     s->api = api;
     s->max_body = cfg->max_body_bytes;
-    int rc = pool_init(&s->pool, cfg->store, (size_t)cfg->threads);
+    int rc = pool_init(&s->pool, cfg->store,
+                       (size_t)(cfg->pool_size > 0 ? cfg->pool_size : cfg->threads));
     if (rc)
         goto fail;
     unsigned flags =

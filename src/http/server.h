@@ -18,6 +18,7 @@ struct server_config {
     const char *host; /* numeric IPv4 or IPv6 address */
     int port;         /* 0: any free port (see server_port) */
     int threads;
+    int pool_size; /* database connections the threads share; 0: one per thread */
     size_t max_body_bytes;
     unsigned max_connections;
     unsigned request_timeout_s;

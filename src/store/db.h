@@ -19,7 +19,8 @@ struct db;
 struct db_stmt;
 
 struct db_config {
-    const char *path;    /* borrowed for the call */
+    const char *path;    /* SQLite: the database file; borrowed for the call */
+    const char *url;     /* PostgreSQL: a libpq connection string or URI; borrowed */
     int busy_timeout_ms; /* wait this long for a lock before -NA_EUNAVAILABLE */
 };
 
@@ -38,6 +39,18 @@ struct db_ops {
     const char *id_column;
     /* One `?` (a table name); yields a row when the table exists. */
     const char *table_exists_sql;
+    /*
+     * Appended to a SELECT of one row that a write transaction will change, so that a
+     * concurrent writer on another connection waits instead of overwriting: " FOR UPDATE"
+     * on PostgreSQL, "" on SQLite (whose write transactions already exclude each other).
+     */
+    const char *lock_suffix;
+    /* Same, for claiming work other nodes may be claiming: rows locked by another
+     * transaction are passed over (" FOR UPDATE SKIP LOCKED"; "" on SQLite). */
+    const char *claim_suffix;
+    /* Run first in a migration's transaction so that nodes starting together apply it
+     * once (a transaction-scoped advisory lock on PostgreSQL); NULL when not needed. */
+    const char *schema_lock_sql;
 
     /* Opens (creating if missing) a connection. Caller closes with close. */
     int (*open)(const struct db_config *cfg, struct db **out);
@@ -72,5 +85,7 @@ struct db_ops {
 
 /* The SQLite driver (sqlite/db_sqlite.c). */
 extern const struct db_ops db_sqlite_ops;
+/* The PostgreSQL driver (pg/db_pg.c). */
+extern const struct db_ops db_pg_ops;
 
 #endif

@@ -271,6 +271,24 @@ static const char *const scripts[] = {
     /* 3: duty. NULL: on duty; else off duty since then (a buddy hands over first). */
     "ALTER TABLE users ADD COLUMN off_duty_since BIGINT;\n",
     MIGRATION_END,
+
+    /*
+     * 4: several nodes on one database (store_cluster.h). Each node refreshes its row;
+     * a row with due work names the node that schedules it (NULL: none, taken by the
+     * first node to look). The owner indexes cover only rows with work to take over.
+     */
+    "CREATE TABLE nodes (\n"
+    "    name TEXT PRIMARY KEY,\n"
+    "    started_at BIGINT NOT NULL,\n"
+    "    heartbeat_at BIGINT NOT NULL\n"
+    ");\n"
+    "ALTER TABLE visits ADD COLUMN owner TEXT;\n"
+    "ALTER TABLE escalations ADD COLUMN owner TEXT;\n"
+    "ALTER TABLE outbox ADD COLUMN owner TEXT;\n"
+    "CREATE INDEX visits_owner ON visits (owner, id) WHERE state = 2;\n"
+    "CREATE INDEX escalations_owner ON escalations (owner, id) WHERE state = 1;\n"
+    "CREATE INDEX outbox_owner ON outbox (owner, id) WHERE state = 'pending';\n",
+    MIGRATION_END,
 };
 
 /* Index in scripts of the first part of migration version, or -1. */

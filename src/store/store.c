@@ -23,12 +23,14 @@ int store_open(const struct store_config *cfg, struct store **out)
     int rc;
 
     *out = NULL;
-    if (!cfg || !cfg->path || !cfg->path[0])
+    bool pg = cfg && cfg->url && cfg->url[0];
+    if (!cfg || (!pg && (!cfg->path || !cfg->path[0])))
         return -NA_EINVAL;
     st = xcalloc(1, sizeof *st);
-    /* The one backend for now; a PostgreSQL URL will select db_pg_ops here. */
-    st->ops = &db_sqlite_ops;
+    st->ops = pg ? &db_pg_ops : &db_sqlite_ops;
+    st->node = xstrdup(cfg->node && cfg->node[0] ? cfg->node : "local");
     dc.path = cfg->path;
+    dc.url = cfg->url;
     dc.busy_timeout_ms = cfg->busy_timeout_ms;
     rc = st->ops->open(&dc, &st->db);
     if (rc < 0)
@@ -36,6 +38,7 @@ int store_open(const struct store_config *cfg, struct store **out)
     *out = st;
     return 0;
 fail:
+    free(st->node);
     free(st);
     return rc;
 }
@@ -47,6 +50,7 @@ void store_close(struct store *st)
     if (st->in_tx)
         store_rollback(st);
     st->ops->close(st->db);
+    free(st->node);
     free(st);
 }
 
@@ -117,6 +121,13 @@ void store_rollback(struct store *st)
 
 /* ---- schema ---- */
 
+int store_lock_schema(struct store *st)
+{
+    if (!st->in_tx)
+        return -NA_ESTORE;
+    return st->ops->schema_lock_sql ? st->ops->exec(st->db, st->ops->schema_lock_sql) : 0;
+}
+
 int store_schema_version_latest(void)
 {
     return migrations_latest();
@@ -150,7 +161,9 @@ static int store_migrate_one(struct store *st, int version)
 
     if (rc < 0)
         return rc;
-    rc = store_schema_version(st, &current);
+    rc = store_lock_schema(st);
+    if (!rc)
+        rc = store_schema_version(st, &current);
     if (rc < 0)
         goto fail;
     if (current >= version) {

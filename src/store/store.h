@@ -29,7 +29,12 @@ struct store;
 
 struct store_config {
     const char *path;    /* SQLite database file; created when missing */
+    const char *url;     /* PostgreSQL connection string or URI; when set, path is unused */
     int busy_timeout_ms; /* how long to wait for a lock before -NA_EUNAVAILABLE */
+    /* This process's name among the nodes sharing the database: rows with a due time
+     * that this connection writes are scheduled by it (store_cluster.h). */
+    const char *node;
+    int64_t lease_ms; /* a node whose heartbeat is older than this is taken for dead */
 };
 
 /* Opens (creating if missing) the database. Caller closes with store_close. */
@@ -45,6 +50,12 @@ int store_schema_version_latest(void);
  * *out_version (may be NULL) receives the version now in force.
  */
 int store_migrate(struct store *st, int *out_version);
+/*
+ * Inside a transaction: waits until no other connection holds this lock, and holds it
+ * until commit or rollback. Migrations and the first start take it, so that nodes
+ * started together on one database apply each step once.
+ */
+int store_lock_schema(struct store *st);
 /* Current schema version of the database (0 for an empty one). */
 int store_schema_version(struct store *st, int *out_version);
 /* Cheap liveness check of the connection. */

@@ -80,14 +80,14 @@ int store_escalation_create(struct store *st, const struct escalation_row *r, in
         st,
         "INSERT INTO escalations (organisation_id, visit_id, state, level, level_due_at, "
         "acknowledged_by, acknowledged_at, opened_at, resolved_at, missed_deadline_at, policy, "
-        "outcome, outcome_note, police_reference, resolved_by) "
-        "SELECT organisation_id, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM visits "
+        "outcome, outcome_note, police_reference, resolved_by, owner) "
+        "SELECT organisation_id, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM visits "
         "WHERE id = ? AND organisation_id = ? RETURNING id",
         PARAMS(P_I64(c->state), P_I64(c->level), P_ID(c->level_due_at), P_ID(c->acknowledged_by),
                P_ID(c->acknowledged_at), P_I64(c->opened_at), P_ID(c->resolved_at),
                P_ID(r->missed_deadline_at), P_TEXT(r->policy), P_I64(r->outcome),
                P_TEXT(r->outcome_note), P_TEXT(r->police_reference), P_ID(r->resolved_by),
-               P_I64(r->visit_id), P_I64(r->organisation_id)),
+               P_TEXT(st->node), P_I64(r->visit_id), P_I64(r->organisation_id)),
         out_id);
 }
 
@@ -107,9 +107,9 @@ int store_escalation_get(struct store *st, int64_t org_id, int64_t id, struct es
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = st_stmt(st,
-                 "SELECT " ESCALATION_COLS " FROM escalations WHERE id = ? AND organisation_id = ?",
-                 PARAMS(P_I64(id), P_I64(org_id)), &s);
+    rc = st_stmt_locked(
+        st, "SELECT " ESCALATION_COLS " FROM escalations WHERE id = ? AND organisation_id = ?",
+        PARAMS(P_I64(id), P_I64(org_id)), &s);
     if (rc < 0)
         return rc;
     return escalation_get_one(st, s, out);
@@ -121,8 +121,8 @@ int store_escalation_get_any(struct store *st, int64_t id, struct escalation_row
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = st_stmt(st, "SELECT " ESCALATION_COLS " FROM escalations WHERE id = ?", PARAMS(P_I64(id)),
-                 &s);
+    rc = st_stmt_locked(st, "SELECT " ESCALATION_COLS " FROM escalations WHERE id = ?",
+                        PARAMS(P_I64(id)), &s);
     if (rc < 0)
         return rc;
     return escalation_get_one(st, s, out);
@@ -135,10 +135,10 @@ int store_escalation_open_for_visit(struct store *st, int64_t org_id, int64_t vi
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = st_stmt(st,
-                 "SELECT " ESCALATION_COLS " FROM escalations "
-                 "WHERE visit_id = ? AND state = 1 AND organisation_id = ?",
-                 PARAMS(P_I64(visit_id), P_I64(org_id)), &s);
+    rc = st_stmt_locked(st,
+                        "SELECT " ESCALATION_COLS " FROM escalations "
+                        "WHERE visit_id = ? AND state = 1 AND organisation_id = ?",
+                        PARAMS(P_I64(visit_id), P_I64(org_id)), &s);
     if (rc < 0)
         return rc;
     return escalation_get_one(st, s, out);
@@ -155,11 +155,12 @@ int store_escalation_update(struct store *st, const struct escalation_row *r)
         st,
         "UPDATE escalations SET state = ?, level = ?, level_due_at = ?, acknowledged_by = ?, "
         "acknowledged_at = ?, opened_at = ?, resolved_at = ?, outcome = ?, outcome_note = ?, "
-        "police_reference = ?, resolved_by = ? WHERE id = ? AND organisation_id = ? RETURNING id",
+        "police_reference = ?, resolved_by = ?, owner = ? WHERE id = ? AND organisation_id = ? "
+        "RETURNING id",
         PARAMS(P_I64(c->state), P_I64(c->level), P_ID(c->level_due_at), P_ID(c->acknowledged_by),
                P_ID(c->acknowledged_at), P_I64(c->opened_at), P_ID(c->resolved_at),
                P_I64(r->outcome), P_TEXT(r->outcome_note), P_TEXT(r->police_reference),
-               P_ID(r->resolved_by), P_I64(r->id), P_I64(r->organisation_id)),
+               P_ID(r->resolved_by), P_TEXT(st->node), P_I64(r->id), P_I64(r->organisation_id)),
         NULL);
 }
 

@@ -16,6 +16,7 @@ struct store {
     const struct db_ops *ops;
     struct db *db;
     bool in_tx; /* store_begin succeeded and no commit or rollback since */
+    char *node; /* store_config.node, owned */
 };
 
 enum db_param_type { DB_PARAM_INT64, DB_PARAM_TEXT, DB_PARAM_ID, DB_PARAM_DOUBLE, DB_PARAM_NULL };
@@ -65,6 +66,14 @@ struct db_param {
  */
 int st_stmt(struct store *st, const char *sql, const struct db_param *params, size_t n,
             struct db_stmt **out);
+/*
+ * st_stmt for a SELECT of rows the transaction will write back: inside a transaction the
+ * driver's lock_suffix is appended, so that a writer on another connection (another
+ * node) waits for this transaction instead of overwriting what it read. Outside a
+ * transaction, or on a backend whose writers exclude each other, it is st_stmt.
+ */
+int st_stmt_locked(struct store *st, const char *sql, const struct db_param *params, size_t n,
+                   struct db_stmt **out);
 /* Returns the statement to the driver; NULL is a no-op. */
 void st_done(struct store *st, struct db_stmt *s);
 /* Steps: DB_ROW, DB_DONE or a negated NA_E* code. */

@@ -75,8 +75,8 @@ int store_outbox_add(struct store *st, const struct outbox_row *r, int64_t *out_
         st,
         "INSERT INTO outbox (organisation_id, escalation_id, level, user_id, channel_id, "
         "channel, address, event, subject, body, idempotency_key, state, attempts, "
-        "next_attempt_at, created_at) "
-        "SELECT o.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ? FROM organisations o "
+        "next_attempt_at, created_at, owner) "
+        "SELECT o.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ? FROM organisations o "
         "WHERE o.id = ? "
         "AND (? = 0 OR EXISTS (SELECT 1 FROM escalations e "
         "WHERE e.id = ? AND e.organisation_id = o.id)) "
@@ -85,8 +85,8 @@ int store_outbox_add(struct store *st, const struct outbox_row *r, int64_t *out_
         PARAMS(P_ID(r->escalation_id), P_I64(r->level), P_ID(r->user_id), P_ID(r->channel_id),
                P_TEXT(r->channel), P_TEXT(r->address), P_TEXT(r->event), P_TEXT(r->subject),
                P_TEXT(r->body), P_TEXT(r->idempotency_key), P_I64(due), P_I64(r->created_at),
-               P_I64(r->organisation_id), P_I64(r->escalation_id), P_I64(r->escalation_id),
-               P_I64(r->channel_id), P_I64(r->channel_id)),
+               P_TEXT(st->node), P_I64(r->organisation_id), P_I64(r->escalation_id),
+               P_I64(r->escalation_id), P_I64(r->channel_id), P_I64(r->channel_id)),
         out_id);
 }
 
@@ -96,7 +96,8 @@ int store_outbox_get(struct store *st, int64_t id, struct outbox_row *out)
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = st_stmt(st, "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?", PARAMS(P_I64(id)), &s);
+    rc = st_stmt_locked(st, "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?", PARAMS(P_I64(id)),
+                        &s);
     if (rc < 0)
         return rc;
     rc = st_step(st, s);

@@ -51,6 +51,20 @@ fail:
     return rc;
 }
 
+int st_stmt_locked(struct store *st, const char *sql, const struct db_param *params, size_t n,
+                   struct db_stmt **out)
+{
+    char locked[2048];
+    const char *suffix = st->ops->lock_suffix;
+
+    if (!st->in_tx || !suffix || !suffix[0])
+        return st_stmt(st, sql, params, n, out);
+    int w = snprintf(locked, sizeof locked, "%s%s", sql, suffix);
+    if (w < 0 || (size_t)w >= sizeof locked)
+        return -NA_EINVAL;
+    return st_stmt(st, locked, params, n, out);
+}
+
 void st_done(struct store *st, struct db_stmt *s)
 {
     if (s)

@@ -111,22 +111,23 @@ int store_visit_create(struct store *st, const struct visit_row *r, int64_t *out
         "state, expected_arrival, expected_departure, checkin_interval, started_at, "
         "last_checkin_at, deadline_at, closed_at, outcome, address, latitude, longitude, "
         "people, phones, transport, accompanied_by, notes, reminder_at, close_note, "
-        "last_latitude, last_longitude, last_location_at, created_by, created_at, updated_at) "
+        "last_latitude, last_longitude, last_location_at, created_by, created_at, updated_at, "
+        "owner) "
         "SELECT w.organisation_id, w.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users w WHERE w.id = ? AND w.organisation_id = ? "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users w WHERE w.id = ? AND w.organisation_id = ? "
         "AND (? = 0 OR EXISTS (SELECT 1 FROM users b "
         "WHERE b.id = ? AND b.organisation_id = w.organisation_id)) RETURNING id",
-        PARAMS(P_ID(r->buddy_id), P_ID(r->buddy_accepted_at), P_TEXT(r->kind), P_I64(c->state),
-               P_I64(c->expected_arrival), P_I64(c->expected_departure), P_I64(c->checkin_interval),
-               P_ID(c->started_at), P_ID(c->last_checkin_at), P_ID(c->deadline_at),
-               P_ID(c->closed_at), P_I64(c->outcome), P_TEXT(r->address),
-               P_F64_IF(r->has_location, r->latitude), P_F64_IF(r->has_location, r->longitude),
-               P_TEXT(r->people), P_TEXT(r->phones), P_TEXT(r->transport),
-               P_TEXT(r->accompanied_by), P_TEXT(r->notes), P_ID(r->reminder_at),
-               P_TEXT(r->close_note), P_F64_IF(r->has_last_location, r->last_latitude),
-               P_F64_IF(r->has_last_location, r->last_longitude), P_ID(r->last_location_at),
-               P_ID(r->created_by), P_I64(r->created_at), P_I64(r->created_at), P_I64(r->worker_id),
-               P_I64(r->organisation_id), P_I64(r->buddy_id), P_I64(r->buddy_id)),
+        PARAMS(
+            P_ID(r->buddy_id), P_ID(r->buddy_accepted_at), P_TEXT(r->kind), P_I64(c->state),
+            P_I64(c->expected_arrival), P_I64(c->expected_departure), P_I64(c->checkin_interval),
+            P_ID(c->started_at), P_ID(c->last_checkin_at), P_ID(c->deadline_at), P_ID(c->closed_at),
+            P_I64(c->outcome), P_TEXT(r->address), P_F64_IF(r->has_location, r->latitude),
+            P_F64_IF(r->has_location, r->longitude), P_TEXT(r->people), P_TEXT(r->phones),
+            P_TEXT(r->transport), P_TEXT(r->accompanied_by), P_TEXT(r->notes), P_ID(r->reminder_at),
+            P_TEXT(r->close_note), P_F64_IF(r->has_last_location, r->last_latitude),
+            P_F64_IF(r->has_last_location, r->last_longitude), P_ID(r->last_location_at),
+            P_ID(r->created_by), P_I64(r->created_at), P_I64(r->created_at), P_TEXT(st->node),
+            P_I64(r->worker_id), P_I64(r->organisation_id), P_I64(r->buddy_id), P_I64(r->buddy_id)),
         out_id);
 }
 
@@ -146,8 +147,9 @@ int store_visit_get(struct store *st, int64_t org_id, int64_t visit_id, struct v
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = st_stmt(st, "SELECT " VISIT_COLS " FROM visits v WHERE v.id = ? AND v.organisation_id = ?",
-                 PARAMS(P_I64(visit_id), P_I64(org_id)), &s);
+    rc = st_stmt_locked(
+        st, "SELECT " VISIT_COLS " FROM visits v WHERE v.id = ? AND v.organisation_id = ?",
+        PARAMS(P_I64(visit_id), P_I64(org_id)), &s);
     if (rc < 0)
         return rc;
     return visit_get_one(st, s, out);
@@ -159,8 +161,8 @@ int store_visit_get_any(struct store *st, int64_t visit_id, struct visit_row *ou
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = st_stmt(st, "SELECT " VISIT_COLS " FROM visits v WHERE v.id = ?", PARAMS(P_I64(visit_id)),
-                 &s);
+    rc = st_stmt_locked(st, "SELECT " VISIT_COLS " FROM visits v WHERE v.id = ?",
+                        PARAMS(P_I64(visit_id)), &s);
     if (rc < 0)
         return rc;
     return visit_get_one(st, s, out);
@@ -179,7 +181,7 @@ int store_visit_update(struct store *st, const struct visit_row *r)
         "expected_departure = ?, checkin_interval = ?, started_at = ?, last_checkin_at = ?, "
         "deadline_at = ?, closed_at = ?, outcome = ?, reminder_at = ?, close_note = ?, "
         "last_latitude = ?, last_longitude = ?, last_location_at = ?, transport = ?, notes = ?, "
-        "updated_at = ? WHERE id = ? AND organisation_id = ? "
+        "updated_at = ?, owner = ? WHERE id = ? AND organisation_id = ? "
         "AND (? = 0 OR EXISTS (SELECT 1 FROM users b "
         "WHERE b.id = ? AND b.organisation_id = visits.organisation_id)) RETURNING id",
         PARAMS(P_ID(r->buddy_id), P_ID(r->buddy_accepted_at), P_I64(c->state),
@@ -188,8 +190,8 @@ int store_visit_update(struct store *st, const struct visit_row *r)
                P_ID(c->closed_at), P_I64(c->outcome), P_ID(r->reminder_at), P_TEXT(r->close_note),
                P_F64_IF(r->has_last_location, r->last_latitude),
                P_F64_IF(r->has_last_location, r->last_longitude), P_ID(r->last_location_at),
-               P_TEXT(r->transport), P_TEXT(r->notes), P_I64(r->updated_at), P_I64(r->id),
-               P_I64(r->organisation_id), P_I64(r->buddy_id), P_I64(r->buddy_id)),
+               P_TEXT(r->transport), P_TEXT(r->notes), P_I64(r->updated_at), P_TEXT(st->node),
+               P_I64(r->id), P_I64(r->organisation_id), P_I64(r->buddy_id), P_I64(r->buddy_id)),
         NULL);
 }
 

@@ -104,7 +104,14 @@ static void deliver_one(struct sender *d, int64_t id)
     struct outbox_row o = {0};
     struct channel_row c = {0};
     char err[256] = "";
-    int rc = store_outbox_get(d->st, id, &o);
+    bool mine = false;
+    /* Sent by its owner only: a node taken for dead that comes back leaves to the node
+     * that took its rows over what it had queued. */
+    int rc = store_owns(d->st, DUE_OUTBOX, id, &mine);
+    if (!rc && !mine)
+        return;
+    if (!rc)
+        rc = store_outbox_get(d->st, id, &o);
     if (!rc && o.channel_id)
         rc = store_channel_get(d->st, o.organisation_id, o.channel_id, &c);
     if (rc && rc != -NA_ENOTFOUND) {

@@ -13,7 +13,8 @@
 #include "util/log.h"
 #include "watch/cases.h"
 
-#define RETRY_FAILED_JOB_MS (30 * 1000)
+#define RETRY_FAILED_JOB_MS  (30 * 1000)
+#define RETRY_UNAVAILABLE_MS 1000
 
 /* Follow-ups of a batch, applied after its commit. */
 struct followups {
@@ -184,8 +185,33 @@ done:
     return rc == -NA_ENOTFOUND ? 0 : rc;
 }
 
+/* The table a job's row is in; 0 for a delivery, whose sender checks for itself. */
+static enum due_kind job_row(int kind)
+{
+    switch (kind) {
+    case JOB_DEADLINE:
+    case JOB_REMINDER:
+        return DUE_VISIT;
+    case JOB_ESCALATION:
+        return DUE_ESCALATION;
+    case JOB_UNREACHABLE:
+        return DUE_OUTBOX;
+    }
+    return 0;
+}
+
 static int run_job(struct watch *w, const struct sched_job *j, int64_t now, struct followups *f)
 {
+    /* Another node may have taken the row over (this one was silent) or changed it since
+     * (a check-in there): then it is that node's to fire. The row stays locked until the
+     * commit, so two nodes never both act on it. */
+    enum due_kind row = job_row(j->kind);
+    bool mine = true;
+    int rc = row ? store_owns(w->st, row, j->id, &mine) : 0;
+    if (rc == -NA_ENOTFOUND || (!rc && !mine))
+        return 0;
+    if (rc)
+        return rc;
     switch (j->kind) {
     case JOB_DEADLINE:
         return on_deadline(w, j->id, now, f);
@@ -231,17 +257,28 @@ void engine_fire(void *ctx, const struct sched_job *jobs, size_t n, int64_t now)
 {
     struct watch *w = ctx;
     struct followups f = {0};
-    if (run_batch(w, jobs, n, now, &f) == 0) {
+    int rc = run_batch(w, jobs, n, now, &f);
+    if (rc == 0) {
+        apply(w, &f);
+        return;
+    }
+    if (rc == -NA_EUNAVAILABLE) {
+        /* The database is away (restarting, unreachable): every job would fail alone
+         * too. Try the whole batch again soon; nothing is dropped. */
+        log_error("jobs_deferred", "jobs=%zu code=%s", n, na_error_code(rc));
+        for (size_t i = 0; i < n; i++)
+            later(&f, jobs[i].kind, jobs[i].id, now + RETRY_UNAVAILABLE_MS);
         apply(w, &f);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        int rc = run_batch(w, &jobs[i], 1, now, &f);
+        rc = run_batch(w, &jobs[i], 1, now, &f);
         if (rc) {
             /* Deadlines are data: the job is tried again, never dropped. */
             log_error("job_failed", "kind=%d id=%lld code=%s", jobs[i].kind, (long long)jobs[i].id,
                       na_error_code(rc));
-            later(&f, jobs[i].kind, jobs[i].id, now + RETRY_FAILED_JOB_MS);
+            later(&f, jobs[i].kind, jobs[i].id,
+                  now + (rc == -NA_EUNAVAILABLE ? RETRY_UNAVAILABLE_MS : RETRY_FAILED_JOB_MS));
         }
         apply(w, &f);
     }

@@ -27,71 +27,79 @@ int watch_new(const struct watch_config *cfg, struct watch **out)
     return 0;
 }
 
-/* Loads one kind of due rows into the timetable. */
-static int rebuild(struct watch *w, int (*load)(struct store *, struct due_item **, size_t *),
-                   int kind, size_t *count)
-{
-    struct due_item *items = NULL;
-    size_t n = 0;
-    int rc = load(w->st, &items, &n);
-    if (rc)
-        return rc;
-    struct sched_job *jobs = xcalloc(n, sizeof *jobs);
-    for (size_t i = 0; i < n; i++)
-        jobs[i] = (struct sched_job){.due_at = items[i].due_at, .kind = kind, .id = items[i].id};
-    sched_add_many(w->sched, jobs, n);
-    free(jobs);
-    free(items);
-    *count += n;
-    return 0;
-}
-
 /*
  * A final delivery failure hands the scheduler an "unreachable" job that lives only in
- * memory; after a restart it is found again from the failed notices of open cases, so a
- * level nobody could be told is still passed over at once. on_unreachable ignores those
- * that no longer apply (another level, a case now held).
+ * memory; after a restart or a takeover it is found again from the case's failed
+ * notices, so a level nobody could be told is still passed over at once. on_unreachable
+ * ignores those that no longer apply (another level, a case now held).
  */
-static int rebuild_unreachable(struct watch *w, int64_t now, size_t *count)
+static int schedule_unreachable(struct watch *w, struct store *st, int64_t case_id, int64_t now)
 {
-    struct due_item *cases = NULL;
-    size_t n = 0;
-    int rc = store_due_escalations(w->st, &cases, &n);
-    for (size_t i = 0; !rc && i < n; i++) {
-        struct outbox_row *rows = NULL;
-        size_t m = 0;
-        rc = store_outbox_for_escalation(w->st, cases[i].id, &rows, &m);
-        for (size_t j = 0; !rc && j < m; j++) {
-            if (strcmp(rows[j].state, "failed") || strcmp(rows[j].event, "escalation.notify"))
-                continue;
+    struct outbox_row *rows = NULL;
+    size_t m = 0;
+    int rc = store_outbox_for_escalation(st, case_id, &rows, &m);
+    for (size_t j = 0; !rc && j < m; j++)
+        if (strcmp(rows[j].state, "failed") == 0 && strcmp(rows[j].event, "escalation.notify") == 0)
             sched_add(w->sched, (struct sched_job){now, JOB_UNREACHABLE, rows[j].id});
-            (*count)++;
-        }
-        outbox_rows_free(rows, m);
-    }
-    free(cases);
+    outbox_rows_free(rows, m);
     return rc;
+}
+
+void watch_schedule_rows(struct watch *w, struct store *st, enum due_kind kind,
+                         const struct adopted_row *rows, size_t n)
+{
+    int64_t now = clock_now_ms(w->cfg.clock);
+    struct sched_job *jobs = xcalloc(2 * n + 1, sizeof *jobs);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct adopted_row *r = &rows[i];
+        if (kind == DUE_VISIT && r->due_at)
+            jobs[k++] = (struct sched_job){r->due_at, JOB_DEADLINE, r->id};
+        if (kind == DUE_VISIT && r->reminder_at)
+            jobs[k++] = (struct sched_job){r->reminder_at, JOB_REMINDER, r->id};
+        if (kind == DUE_ESCALATION && r->due_at)
+            jobs[k++] = (struct sched_job){r->due_at, JOB_ESCALATION, r->id};
+        if (kind == DUE_OUTBOX)
+            jobs[k++] = (struct sched_job){r->due_at, JOB_DELIVER, r->id};
+        /* A storage error here leaves the level to its limit, which climbs it anyway. */
+        if (kind == DUE_ESCALATION && schedule_unreachable(w, st, r->id, now))
+            log_error("unreachable_check_failed", "escalation_id=%lld", (long long)r->id);
+    }
+    sched_add_many(w->sched, jobs, k);
+    free(jobs);
+}
+
+/* Loads this node's own rows with due work into the timetable. */
+static int rebuild(struct watch *w, size_t *count)
+{
+    static const enum due_kind kinds[] = {DUE_VISIT, DUE_ESCALATION, DUE_OUTBOX};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        struct adopted_row *rows = NULL;
+        size_t n = 0;
+        int rc = store_owned_due(w->st, kinds[i], INT64_MAX, &rows, &n);
+        if (rc)
+            return rc;
+        watch_schedule_rows(w, w->st, kinds[i], rows, n);
+        free(rows);
+        *count += n;
+    }
+    return 0;
 }
 
 int watch_start(struct watch *w)
 {
     size_t n = 0;
     int64_t t0 = clock_system_ms();
-    int rc = rebuild(w, store_due_deadlines, JOB_DEADLINE, &n);
-    if (!rc)
-        rc = rebuild(w, store_due_reminders, JOB_REMINDER, &n);
-    if (!rc)
-        rc = rebuild(w, store_due_escalations, JOB_ESCALATION, &n);
-    if (!rc)
-        rc = rebuild(w, store_due_outbox, JOB_DELIVER, &n);
-    if (!rc)
-        rc = rebuild_unreachable(w, clock_now_ms(w->cfg.clock), &n);
+    /* Its own rows first, then (cluster) those of nodes that are gone. */
+    int rc = rebuild(w, &n);
     if (!rc)
         rc = deliver_new(w, &w->deliver);
     if (!rc)
+        rc = cluster_start(w, &w->cluster);
+    if (!rc)
         rc = sched_start(w->sched);
     if (!rc)
-        log_info("watch_started", "jobs=%zu rebuild_ms=%lld", n,
+        log_info("watch_started", "rows=%zu rebuild_ms=%lld", n,
                  (long long)(clock_system_ms() - t0));
     return rc;
 }
@@ -101,7 +109,9 @@ void watch_free(struct watch *w)
     if (!w)
         return;
     /* The scheduler's thread hands work to the senders and the senders schedule retries:
-     * stop the thread, then the senders, and only then free the timetable. */
+     * stop the thread, then the senders, and only then free the timetable. The cluster's
+     * thread schedules work taken over: it stops first. */
+    cluster_free(w->cluster);
     sched_stop(w->sched);
     deliver_free(w->deliver);
     sched_free(w->sched);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "sched/sched.h"
+#include "store/store_cluster.h"
 #include "util/buf.h"
 #include "watch/watch.h"
 
@@ -18,6 +19,7 @@ enum watch_job {
 };
 
 struct deliver;
+struct cluster;
 
 struct watch {
     struct watch_config cfg;
@@ -26,6 +28,7 @@ struct watch {
     struct store *st; /* the scheduler thread's connection */
     struct sched *sched;
     struct deliver *deliver;
+    struct cluster *cluster;
 };
 
 /* One message for one recipient, before it becomes outbox rows. */
@@ -61,6 +64,18 @@ void deliver_submit(struct deliver *d, const int64_t *ids, size_t n);
 /* Blocks until the queue is empty and nothing is being sent; returns the number of
  * deliveries finished so far (to tell whether a round did anything). */
 uint64_t deliver_wait_idle(struct deliver *d);
+
+/*
+ * Puts rows this node owns (just taken over, or found at start) in the timetable, with
+ * the levels of their cases that nobody could be told (st: the caller's connection).
+ */
+void watch_schedule_rows(struct watch *w, struct store *st, enum due_kind kind,
+                         const struct adopted_row *rows, size_t n);
+
+/* Heartbeat and taking over the work of silent nodes (cluster.c). Starting takes over
+ * what is there to take at once; then a thread does it on shared databases. */
+int cluster_start(struct watch *w, struct cluster **out);
+void cluster_free(struct cluster *c);
 
 /* Scheduler callback (engine.c). */
 void engine_fire(void *ctx, const struct sched_job *jobs, size_t n, int64_t now);
