@@ -291,7 +291,8 @@ struct login_attempts {
     int64_t last_failure_at;
     int64_t locked_until; /* 0: not locked */
 };
-/* A username never seen gives zeros, not an error. */
+/* A username never seen gives zeros, not an error. In a transaction the counter stays
+ * locked until commit (on a shared database), so concurrent attempts are all counted. */
 int store_login_attempts_get(struct store *st, const char *username, struct login_attempts *out);
 int store_login_attempts_put(struct store *st, const char *username,
                              const struct login_attempts *a);

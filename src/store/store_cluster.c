@@ -49,6 +49,12 @@ int store_node_heartbeat(struct store *st, int64_t now)
                    PARAMS(P_TEXT(st->node), P_I64(now), P_I64(now)));
 }
 
+int store_node_leave(struct store *st)
+{
+    return st_exec(st, "UPDATE nodes SET heartbeat_at = 0 WHERE name = ?",
+                   PARAMS(P_TEXT(st->node)));
+}
+
 void store_names_free(char **names, size_t n)
 {
     for (size_t i = 0; names && i < n; i++)

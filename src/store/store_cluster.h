@@ -29,6 +29,10 @@ enum due_kind {
 /* Writes this node's heartbeat (now, by its clock); registers it the first time. */
 int store_node_heartbeat(struct store *st, int64_t now);
 
+/* Marks this node silent since ever: stopping, it hands its work to the others at their
+ * next look instead of after the lease. */
+int store_node_leave(struct store *st);
+
 /* Nodes other than this one whose last heartbeat is before older_than. Caller frees with
  * store_names_free. */
 int store_nodes_silent(struct store *st, int64_t older_than, char ***out_names, size_t *out_n);

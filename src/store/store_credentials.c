@@ -222,10 +222,21 @@ int store_login_attempts_get(struct store *st, const char *username, struct logi
     memset(out, 0, sizeof *out);
     if (!username)
         return -NA_EINVAL;
-    rc = st_stmt(st,
-                 "SELECT failures, last_failure_at, locked_until FROM login_attempts "
-                 "WHERE username = ?",
-                 PARAMS(P_TEXT(username)), &s);
+    /* In a transaction the counter is locked until commit, so that attempts arriving at
+     * several nodes at once are all counted; a row of zeros gives the lock something to
+     * hold the first time (and means no failures, as no row does). */
+    if (st->in_tx && st->ops->lock_suffix[0]) {
+        rc = st_exec(st,
+                     "INSERT INTO login_attempts (username, failures, last_failure_at, "
+                     "locked_until) VALUES (?, 0, 0, 0) ON CONFLICT (username) DO NOTHING",
+                     PARAMS(P_TEXT(username)));
+        if (rc < 0)
+            return rc;
+    }
+    rc = st_stmt_locked(st,
+                        "SELECT failures, last_failure_at, locked_until FROM login_attempts "
+                        "WHERE username = ?",
+                        PARAMS(P_TEXT(username)), &s);
     if (rc < 0)
         return rc;
     rc = st_step(st, s);

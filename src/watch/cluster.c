@@ -154,8 +154,13 @@ void cluster_free(struct cluster *c)
     c->stop = true;
     pthread_cond_broadcast(&c->wake);
     pthread_mutex_unlock(&c->lock);
-    if (c->running)
+    if (c->running) {
         pthread_join(c->thread, NULL);
+        /* A node stopped on purpose (a rolling restart) need not be waited for. */
+        int rc = store_node_leave(c->st);
+        if (rc)
+            log_warn("node_leave_failed", "code=%s", na_error_code(rc));
+    }
     store_close(c->st);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->wake);
