@@ -200,8 +200,11 @@ int store_owns(struct store *st, enum due_kind kind, int64_t id, bool *out_mine)
     *out_mine = false;
     if (!t)
         return -NA_EINVAL;
+    int rc = kind == DUE_ESCALATION ? st_lock_visit_of_case(st, id) : 0;
+    if (rc < 0)
+        return rc;
     snprintf(sql, sizeof sql, "SELECT owner FROM %s WHERE id = ?", t->table);
-    int rc = st_stmt_locked(st, sql, PARAMS(P_I64(id)), &s);
+    rc = st_stmt_locked(st, sql, PARAMS(P_I64(id)), &s);
     if (rc < 0)
         return rc;
     rc = st_step(st, s);

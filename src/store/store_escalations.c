@@ -91,6 +91,27 @@ int store_escalation_create(struct store *st, const struct escalation_row *r, in
         out_id);
 }
 
+/*
+ * In a transaction on a shared database: locks the case's visit before the case. Every
+ * transaction that changes both takes the visit first (a check-in reads the visit, then
+ * its open case), so a case read first must not reverse the order: two nodes would each
+ * hold what the other waits for.
+ */
+int st_lock_visit_of_case(struct store *st, int64_t case_id)
+{
+    if (!st->in_tx || !st->ops->lock_suffix[0])
+        return 0;
+    struct db_stmt *s = NULL;
+    int rc = st_stmt_locked(st,
+                            "SELECT v.id FROM visits v WHERE v.id = "
+                            "(SELECT e.visit_id FROM escalations e WHERE e.id = ?)",
+                            PARAMS(P_I64(case_id)), &s);
+    if (rc == 0)
+        rc = st_step(st, s);
+    st_done(st, s);
+    return rc < 0 ? rc : 0;
+}
+
 /* One case by a prepared single-row query. */
 static int escalation_get_one(struct store *st, struct db_stmt *s, struct escalation_row *out)
 {
@@ -107,6 +128,9 @@ int store_escalation_get(struct store *st, int64_t org_id, int64_t id, struct es
     int rc;
 
     memset(out, 0, sizeof *out);
+    rc = st_lock_visit_of_case(st, id);
+    if (rc < 0)
+        return rc;
     rc = st_stmt_locked(
         st, "SELECT " ESCALATION_COLS " FROM escalations WHERE id = ? AND organisation_id = ?",
         PARAMS(P_I64(id), P_I64(org_id)), &s);
@@ -121,6 +145,9 @@ int store_escalation_get_any(struct store *st, int64_t id, struct escalation_row
     int rc;
 
     memset(out, 0, sizeof *out);
+    rc = st_lock_visit_of_case(st, id);
+    if (rc < 0)
+        return rc;
     rc = st_stmt_locked(st, "SELECT " ESCALATION_COLS " FROM escalations WHERE id = ?",
                         PARAMS(P_I64(id)), &s);
     if (rc < 0)

@@ -74,6 +74,9 @@ int st_stmt(struct store *st, const char *sql, const struct db_param *params, si
  */
 int st_stmt_locked(struct store *st, const char *sql, const struct db_param *params, size_t n,
                    struct db_stmt **out);
+/* In a transaction on a shared database: locks the visit of case case_id, which every
+ * transaction locks before the case itself (store_escalations.c says why). */
+int st_lock_visit_of_case(struct store *st, int64_t case_id);
 /* Returns the statement to the driver; NULL is a no-op. */
 void st_done(struct store *st, struct db_stmt *s);
 /* Steps: DB_ROW, DB_DONE or a negated NA_E* code. */
