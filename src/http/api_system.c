@@ -32,9 +32,13 @@ int api_metrics(struct request *r)
                          "# HELP notalone_job_lateness_max_seconds Worst lateness of a fired "
                          "job since start.\n"
                          "# TYPE notalone_job_lateness_max_seconds gauge\n"
-                         "notalone_job_lateness_max_seconds %.3f\n",
+                         "notalone_job_lateness_max_seconds %.3f\n"
+                         "# HELP notalone_rows_taken_over_total Rows with due work this node "
+                         "took over from nodes silent past the lease.\n"
+                         "# TYPE notalone_rows_taken_over_total counter\n"
+                         "notalone_rows_taken_over_total %llu\n",
                          ws.scheduled, (unsigned long long)ws.fired,
-                         (double)ws.max_lateness_ms / 1000.0);
+                         (double)ws.max_lateness_ms / 1000.0, (unsigned long long)ws.taken_over);
     }
     if (rc)
         return rc;

@@ -6,6 +6,7 @@
  * under another name, and no thread runs.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -31,6 +32,7 @@ struct cluster {
     int64_t lease_ms;
     int64_t period_ms; /* real time between passes */
     unsigned passes;
+    _Atomic uint64_t taken_over; /* rows from silent nodes (not those of no node) */
 };
 
 /* Takes over one kind of work of node from (NULL: of no node), batch by batch. */
@@ -68,6 +70,8 @@ static int adopt_from(struct cluster *c, const char *from, int64_t older_than)
         rc = adopt_kind(c, kinds[i], from, older_than, &count);
     if (count)
         log_warn("work_taken_over", "from=%s rows=%zu", from ? from : "(none)", count);
+    if (from)
+        atomic_fetch_add(&c->taken_over, count);
     if (!rc && from)
         rc = store_node_forget(c->st, from, older_than);
     return rc;
@@ -144,6 +148,11 @@ int cluster_start(struct watch *w, struct cluster **out)
     }
     *out = c;
     return 0;
+}
+
+uint64_t cluster_taken_over(struct cluster *c)
+{
+    return c ? atomic_load(&c->taken_over) : 0;
 }
 
 void cluster_free(struct cluster *c)

@@ -172,4 +172,5 @@ void watch_get_stats(struct watch *w, struct watch_stats *out)
     out->scheduled = sched_count(w->sched);
     out->fired = s.fired;
     out->max_lateness_ms = s.max_lateness_ms;
+    out->taken_over = cluster_taken_over(w->cluster);
 }

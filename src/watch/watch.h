@@ -58,6 +58,7 @@ struct watch_stats {
     size_t scheduled;        /* jobs in the timetable */
     uint64_t fired;          /* jobs fired since start */
     int64_t max_lateness_ms; /* worst lateness of a fired job since start */
+    uint64_t taken_over;     /* rows with due work taken over from silent nodes */
 };
 void watch_get_stats(struct watch *w, struct watch_stats *out);
 

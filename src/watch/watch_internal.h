@@ -76,6 +76,8 @@ void watch_schedule_rows(struct watch *w, struct store *st, enum due_kind kind,
  * what is there to take at once; then a thread does it on shared databases. */
 int cluster_start(struct watch *w, struct cluster **out);
 void cluster_free(struct cluster *c);
+/* Rows taken over from silent nodes since start (any thread). */
+uint64_t cluster_taken_over(struct cluster *c);
 
 /* Scheduler callback (engine.c). */
 void engine_fire(void *ctx, const struct sched_job *jobs, size_t n, int64_t now);
