@@ -3,17 +3,25 @@
 Every test drives the real binaries: NOTALONED (the server), NOTALONE_CLI (the client)
 and NOTALONE_SOURCE_DIR (the repository root) come from the environment, with defaults
 under build-test/ so the files also run by hand.
+
+The same tests run on both storage backends. With NOTALONE_TEST_PG_DIR naming a running
+cluster of scripts/test-pg, every Server gets a new PostgreSQL database of its own and
+starts with --database; otherwise it keeps SQLite in its data directory.
 """
 
+import csv
 import datetime
 import email
 import email.policy
+import glob
+import hashlib
 import http.client
 import http.server
 import itertools
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -38,6 +46,10 @@ ROLES = ("worker", "manager", "senior_manager", "lsms", "operator", "admin")
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 READY_TIMEOUT = 20.0
+
+PG_DIR = os.environ.get("NOTALONE_TEST_PG_DIR") or None
+BACKEND = "postgresql" if PG_DIR else "sqlite"
+TEST_PG = os.path.join(SOURCE_DIR, "scripts", "test-pg")
 
 _base_tmp = None
 _unique = itertools.count(1)
@@ -76,6 +88,207 @@ def sanitizer_errors(text):
     return [m for m in SANITIZER_MARKERS if m in text]
 
 
+# -- the database behind a server ------------------------------------------------------------
+
+
+def _newest(paths):
+    def version(path):  # /usr/lib/postgresql/VERSION/bin/NAME
+        v = path.split("/")[4]
+        return int(v) if v.isdigit() else 0
+    return sorted(paths, key=version)[-1] if paths else None
+
+
+def pg_program(name):
+    """A PostgreSQL client program (psql, pg_dump): the newest installed version's."""
+    path = _newest(glob.glob("/usr/lib/postgresql/*/bin/" + name)) or shutil.which(name)
+    assert path, "%s not found (make bootstrap)" % name
+    return path
+
+
+def pg_cluster():
+    """The connection string of the test cluster, without a database name."""
+    assert PG_DIR, "NOTALONE_TEST_PG_DIR is not set: this needs a scripts/test-pg cluster"
+    with open(os.path.join(PG_DIR, "conninfo")) as f:
+        return f.read().strip()
+
+
+def pg_create_database(encoding=None):
+    """A new empty database in the test cluster: returns (name, connection string).
+    encoding: the cluster's (UTF8) unless given, such as SQL_ASCII (bytes unchecked)."""
+    with _unique_lock:
+        n = next(_unique)
+    name = "bb_%d_%d_%s" % (os.getpid(), n, secrets.token_hex(3))
+    if encoding is None:
+        out = subprocess.run([TEST_PG, "createdb", PG_DIR, name], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        assert out.returncode == 0, out.stderr.decode(errors="replace")
+        return name, out.stdout.decode().strip()
+    pg_admin("CREATE DATABASE \"%s\" ENCODING '%s' LC_COLLATE 'C' LC_CTYPE 'C' "
+             "TEMPLATE template0" % (name, encoding))
+    return name, "%s dbname=%s" % (pg_cluster(), name)
+
+
+def pg_admin(sql):
+    """Runs SQL on the cluster's maintenance database (for CREATE/ALTER/DROP DATABASE)."""
+    out = subprocess.run([pg_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql,
+                          pg_cluster() + " dbname=postgres"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=60)
+    assert out.returncode == 0, (sql, out.stderr.decode(errors="replace"))
+    return out.stdout.decode(errors="replace")
+
+
+def sql_literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_bind(sql, params):
+    """Puts literals for the `?` of sql (never inside quotes in these tests)."""
+    parts = sql.split("?")
+    assert len(parts) == len(params) + 1, "%d parameters for %r" % (len(params), sql)
+    out = [parts[0]]
+    for value, part in zip(params, parts[1:]):
+        out.append(sql_literal(value))
+        out.append(part)
+    return "".join(out)
+
+
+_END = "__end_of_statement__"
+
+
+class DatabaseSession:
+    """One connection through the backend's own command-line client (sqlite3 or psql),
+    kept open between statements, so that a test can hold a transaction open while the
+    server works. Values come back as text (None for NULL), whichever the backend."""
+
+    def __init__(self, backend, target):
+        self.backend = backend
+        if backend == "sqlite":
+            args = ["sqlite3", "-bail", "-csv", "-nullvalue", "\\N", target]
+            self.echo = ".print %s\n" % _END
+            prelude = ".timeout 10000\n"
+        else:
+            args = [pg_program("psql"), "-X", "-q", "-t", "--csv", "-v", "ON_ERROR_STOP=1",
+                    "-P", "null=\\N", target]
+            self.echo = "\\echo %s\n" % _END
+            prelude = "SET lock_timeout = '10s';\n"
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self._send(prelude)
+
+    def _send(self, script):
+        try:
+            self.proc.stdin.write((script + self.echo).encode("utf-8"))
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.proc.wait()
+                raise AssertionError("%s failed on %r:\n%s" % (
+                    self.backend, script, self.proc.stderr.read().decode(errors="replace")))
+            if line.rstrip(b"\n") == _END.encode():
+                break
+            lines.append(line.decode("utf-8", errors="replace"))
+        return lines
+
+    def query(self, sql, *params):
+        """Runs one statement; returns its rows as lists of text (None for NULL)."""
+        statement = sql_bind(sql, params).strip().rstrip(";") + ";\n"
+        rows = csv.reader(self._send(statement))
+        return [[None if v == "\\N" else v for v in row] for row in rows]
+
+    def execute(self, sql, *params):
+        self.query(sql, *params)
+
+    def value(self, sql, *params):
+        """The one value of a one-row, one-column query (text, or None for NULL)."""
+        rows = self.query(sql, *params)
+        assert len(rows) == 1 and len(rows[0]) == 1, (sql, rows)
+        return rows[0][0]
+
+    def begin_write(self):
+        """Opens a transaction that takes the write lock at once where the backend has one."""
+        self.execute("BEGIN IMMEDIATE" if self.backend == "sqlite" else "BEGIN")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Database:
+    """A server's database seen behind the server's back, through the backend's own client:
+    for putting it in a state the API cannot make and for reading what was stored."""
+
+    def __init__(self, backend, target, name=None):
+        self.backend = backend
+        self.target = target  # the SQLite file, or a libpq connection string
+        self.name = name      # PostgreSQL: the database's name
+
+    def session(self):
+        return DatabaseSession(self.backend, self.target)
+
+    def query(self, sql, *params):
+        with self.session() as s:
+            return s.query(sql, *params)
+
+    def execute(self, sql, *params):
+        with self.session() as s:
+            s.execute(sql, *params)
+
+    def value(self, sql, *params):
+        with self.session() as s:
+            return s.value(sql, *params)
+
+    def snapshot(self):
+        """A fingerprint of everything in the database (schema and rows), to compare
+        before and after: the file's SHA-256 on SQLite, a dump on PostgreSQL."""
+        if self.backend == "sqlite":
+            with open(self.target, "rb") as f:
+                return hashlib.sha256(f.read()).hexdigest()
+        out = subprocess.run([pg_program("pg_dump"), "--no-owner", "-d", self.target],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=120)
+        assert out.returncode == 0, out.stderr.decode(errors="replace")
+        # \restrict and \unrestrict carry a random key, new with every dump
+        return "".join(line for line in out.stdout.decode("utf-8", errors="replace")
+                       .splitlines(keepends=True) if not line.startswith(("\\restrict ",
+                                                                        "\\unrestrict ")))
+
+    def block_connections(self):
+        """PostgreSQL: nobody can connect to this database any more, and whoever was
+        connected is cut off (the cluster itself, shared by other tests, keeps running)."""
+        assert self.backend == "postgresql"
+        pg_admin('ALTER DATABASE "%s" ALLOW_CONNECTIONS false' % self.name)
+        pg_admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'"
+                 % self.name)
+
+    def allow_connections(self):
+        assert self.backend == "postgresql"
+        pg_admin('ALTER DATABASE "%s" ALLOW_CONNECTIONS true' % self.name)
+
+    def drop(self):
+        if self.backend == "postgresql":
+            pg_admin('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.name)
+
+
 class Run:
     """One process of the server."""
 
@@ -92,9 +305,10 @@ class Run:
 
 
 class Server:
-    """A notaloned on a free port with its own data directory."""
+    """A notaloned on a free port with its own data directory and, on PostgreSQL, its own
+    database (or the one given, shared with another Server); restarts keep both."""
 
-    def __init__(self, tmp_root, data_dir=None, extra_args=()):
+    def __init__(self, tmp_root, data_dir=None, extra_args=(), database=None, pg_encoding=None):
         self.tmp_root = tmp_root
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="data-", dir=tmp_root)
         self.extra_args = list(extra_args)
@@ -102,6 +316,20 @@ class Server:
         self.runs = []
         self.admin_token = None
         self.admin_password = None
+        self.owns_database = False
+        if database is not None:
+            self.db = database
+        elif BACKEND == "postgresql":
+            name, conninfo = pg_create_database(pg_encoding)
+            self.db = Database(BACKEND, conninfo, name)
+            self.owns_database = True
+        else:
+            self.db = Database(BACKEND, os.path.join(self.data_dir, "notalone.db"))
+
+    @property
+    def backend(self):
+        """"sqlite" or "postgresql": for the few assertions that differ between them."""
+        return self.db.backend
 
     # -- process control ---------------------------------------------------------------
 
@@ -117,16 +345,21 @@ class Server:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def _args(self):
+    def database_args(self):
+        """The storage arguments of this server: none on SQLite (the data directory)."""
+        return ["--database", self.db.target] if self.backend == "postgresql" else []
+
+    def command(self):
+        """notaloned's command line for the current port."""
         # "{port}" in an extra argument stands for the port of this run (for --public-url).
-        return [NOTALONED, "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir,
-                "--log-level", "debug"] + [a.replace("{port}", str(self.port))
-                                           for a in self.extra_args]
+        return ([NOTALONED, "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir]
+                + self.database_args() + ["--log-level", "debug"]
+                + [a.replace("{port}", str(self.port)) for a in self.extra_args])
 
     def _spawn(self):
         log_path = os.path.join(self.tmp_root, "server-%d-%d.log" % (self.port, len(self.runs)))
         log = open(log_path, "wb")
-        args = self._args()
+        args = self.command()
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
         run = Run(proc, log_path, args)
@@ -134,9 +367,19 @@ class Server:
         return run
 
     def start(self):
+        self.spawn()
+        return self.wait_ready()
+
+    def spawn(self):
+        """Starts the process without waiting for it (see wait_ready)."""
         assert not self.running, "server already running"
         self.port = free_port()
-        run = self._spawn()
+        self._spawn()
+        return self
+
+    def wait_ready(self):
+        """Waits until GET /readyz answers 200; fails if the process exits first."""
+        run = self.run
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
             if run.proc.poll() is not None:
@@ -469,8 +712,12 @@ class ServerFactory:
         self.tmp_root = tmp_root
         self.servers = []
 
-    def __call__(self, start=True, data_dir=None, extra_args=()):
-        srv = Server(self.tmp_root, data_dir=data_dir, extra_args=extra_args)
+    def __call__(self, start=True, data_dir=None, extra_args=(), database=None,
+                 pg_encoding=None):
+        """A new Server (started unless start=False). database: another Server's .db to
+        share; pg_encoding: on PostgreSQL, the encoding of the server's new database."""
+        srv = Server(self.tmp_root, data_dir=data_dir, extra_args=extra_args, database=database,
+                     pg_encoding=pg_encoding)
         self.servers.append(srv)
         if start:
             srv.start()
@@ -480,6 +727,10 @@ class ServerFactory:
         problems = []
         for srv in self.servers:
             problems.extend(srv.problems())
+        # A test's databases go with it: hundreds would fill the cluster's disk.
+        for srv in self.servers:
+            if srv.owns_database:
+                srv.db.drop()
         return problems
 
 
