@@ -80,13 +80,14 @@ def test_first_start_shows_password_on_a_terminal(server_factory):
     import signal
     import subprocess
     import time
-    from conftest import NOTALONED, call_url, free_port, tmp_dir
-    data_dir = tmp_dir("tty-")
+    from conftest import NOTALONED, call_url, free_port
+    srv = server_factory(start=False)  # its data directory and database, not its process
+    data_dir = srv.data_dir
     port = free_port()
     master, slave = pty.openpty()
     proc = subprocess.Popen([NOTALONED, "--listen", "127.0.0.1:%d" % port, "--data-dir",
-                             data_dir], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=slave)
+                             data_dir] + srv.database_args(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=slave)
 
     def serving():
         try:
@@ -958,8 +959,6 @@ def test_password_change_is_throttled(shared_server, admin):
 
 def test_last_admin_check_reads_the_target_in_its_transaction(server):
     """A user made admin after the request read them is still counted as the last admin."""
-    import os
-    import sqlite3
     import threading
     import time
     admin = server.admin()
@@ -967,18 +966,16 @@ def test_last_admin_check_reads_the_target_in_its_transaction(server):
     user, _ = create_user(server, admin, unique("late"), ["worker"])
     # Another writer makes the user the only enabled admin; the request reads the user
     # before that commits and writes after it.
-    conn = sqlite3.connect(os.path.join(server.data_dir, "notalone.db"), timeout=10,
-                           isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("UPDATE users SET roles = 32 WHERE id = ?", (user["id"],))
-    conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (me["id"],))
-    result = []
-    t = threading.Thread(target=lambda: result.append(server.call(
-        "PATCH", "/api/v1/users/%d" % user["id"], token=admin, body={"disabled": True})))
-    t.start()
-    time.sleep(0.5)
-    conn.execute("COMMIT")
-    conn.close()
+    with server.db.session() as conn:
+        conn.begin_write()
+        conn.execute("UPDATE users SET roles = 32 WHERE id = ?", user["id"])
+        conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", me["id"])
+        result = []
+        t = threading.Thread(target=lambda: result.append(server.call(
+            "PATCH", "/api/v1/users/%d" % user["id"], token=admin, body={"disabled": True})))
+        t.start()
+        time.sleep(0.5)
+        conn.execute("COMMIT")
     t.join()
     assert_error(result[0], 409, "conflict")
 
@@ -1033,21 +1030,11 @@ def test_password_reset_needs_a_session_and_revokes_keys(shared_server, admin):
 
 
 def test_start_purges_stale_login_attempts(server):
-    import os
-    import sqlite3
     ghost = unique("ghost")
     assert_error(login_raw(server, ghost, "wrong password"), 401, "invalid_credentials")
     server.stop_checked()
-    db = os.path.join(server.data_dir, "notalone.db")
-    conn = sqlite3.connect(db)
-    conn.execute("UPDATE login_attempts SET last_failure_at = last_failure_at - 7200000")
-    conn.commit()
-    assert conn.execute("SELECT COUNT(*) FROM login_attempts WHERE username = ?",
-                        (ghost,)).fetchone()[0] == 1
-    conn.close()
+    server.db.execute("UPDATE login_attempts SET last_failure_at = last_failure_at - 7200000")
+    assert server.db.value("SELECT COUNT(*) FROM login_attempts WHERE username = ?",
+                           ghost) == "1"
     server.start()
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("SELECT COUNT(*) FROM login_attempts").fetchone()[0] == 0
-    finally:
-        conn.close()
+    assert server.db.value("SELECT COUNT(*) FROM login_attempts") == "0"

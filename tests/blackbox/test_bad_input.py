@@ -531,48 +531,40 @@ def test_hostile_input_loop(server_factory):
     srv.stop_checked()
 
 
-def test_unrenderable_record_is_500_not_204(server):
+def server_taking_any_bytes(server_factory):
+    """A server whose database keeps text that is not UTF-8, as a damaged or hand-edited one
+    may: SQLite keeps any bytes in TEXT; PostgreSQL only in a database of encoding
+    SQL_ASCII (a UTF8 database refuses them), so on PostgreSQL its database is one such."""
+    return server_factory(pg_encoding="SQL_ASCII")
+
+
+def test_unrenderable_record_is_500_not_204(server_factory):
     """A stored name that is not UTF-8 cannot be put in JSON: an error, never an empty 204."""
-    import os
-    import sqlite3
+    server = server_taking_any_bytes(server_factory)
     admin = server.admin()
     team = create_team(server, admin, unique("Broken "))
-    conn = sqlite3.connect(os.path.join(server.data_dir, "notalone.db"), timeout=10)
-    try:
-        conn.execute("UPDATE teams SET name = CAST(X'ff41' AS TEXT) WHERE id = ?", (team["id"],))
-        conn.commit()
-    finally:
-        conn.close()
+    break_text(server, "teams", "name", team["id"])
     assert_error(server.call("GET", "/api/v1/teams/%d" % team["id"], token=admin), 500,
                  "internal")
     assert_error(server.call("GET", "/api/v1/teams", token=admin), 500, "internal")
 
 
 def break_text(server, table, column, row_id):
-    """Stores bytes that are not UTF-8 in one text field, behind the server's back."""
-    import os
-    import sqlite3
-    conn = sqlite3.connect(os.path.join(server.data_dir, "notalone.db"), timeout=10)
-    try:
-        conn.execute("UPDATE %s SET %s = CAST(X'ff41' AS TEXT) WHERE id = ?" % (table, column),
-                     (row_id,))
-        conn.commit()
-    finally:
-        conn.close()
+    """Stores bytes that are not UTF-8 (0xff then "A") in one text field, behind the
+    server's back."""
+    not_utf8 = "CAST(X'ff41' AS TEXT)" if server.backend == "sqlite" else "E'\\xffA'"
+    server.db.execute("UPDATE %s SET %s = %s WHERE id = ?" % (table, column, not_utf8), row_id)
+    stored_bytes = server.db.value("SELECT %s FROM %s WHERE id = ?" % (column, table), row_id)
+    assert stored_bytes == "\ufffdA", "the database did not keep the bytes: %r" % stored_bytes
 
 
 def stored(server, sql, *args):
-    import os
-    import sqlite3
-    conn = sqlite3.connect(os.path.join(server.data_dir, "notalone.db"), timeout=10)
-    try:
-        return conn.execute(sql, args).fetchone()[0]
-    finally:
-        conn.close()
+    return server.db.value(sql, *args)
 
 
-def test_change_whose_answer_fails_is_not_kept(server):
+def test_change_whose_answer_fails_is_not_kept(server_factory):
     """A 500 means nothing was changed: the answer is read back before the commit."""
+    server = server_taking_any_bytes(server_factory)
     admin = server.admin()
     mgr, _ = create_user(server, admin, unique("lm"), ["manager"])
     team = create_team(server, admin, unique("Broken "))
