@@ -1,5 +1,7 @@
 /*
- * Tests of the store (store.h) on a real SQLite file in a temporary directory.
+ * Tests of the store (store.h) on a real database: a SQLite file in a temporary directory,
+ * or a new PostgreSQL database when NOTALONE_TEST_PG_DIR is set (store_test_db.h). What
+ * tests one backend itself runs only on that one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +12,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/roles.h"
@@ -21,63 +25,51 @@
 #include "store/store_internal.h"
 #include "util/error.h"
 
+#include "store_test_db.h"
+
 #define T0 1795000000000LL /* a fixed "now", ms */
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct test_db db;
     struct store *st;
 };
 
 static int open_store(struct fixture *fx, int busy_ms)
 {
-    struct store_config cfg = {.path = fx->path, .busy_timeout_ms = busy_ms};
+    struct store_config cfg = test_db_config(&fx->db, busy_ms);
     return store_open(&cfg, &fx->st);
 }
 
-static int setup(void **state)
-{
-    struct fixture *fx = calloc(1, sizeof *fx);
-    int version = 0;
-
-    assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_store.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof fx->path, "%s/na.db", fx->dir);
-    assert_int_equal(open_store(fx, 1000), 0);
-    assert_int_equal(store_migrate(fx->st, &version), 0);
-    assert_int_equal(version, store_schema_version_latest());
-    *state = fx;
-    return 0;
-}
-
-/* As setup, without migrating. */
+/* A new database, opened, not migrated. */
 static int setup_empty(void **state)
 {
     struct fixture *fx = calloc(1, sizeof *fx);
 
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_store.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof fx->path, "%s/na.db", fx->dir);
+    test_db_init(&fx->db, "test_store");
     assert_int_equal(open_store(fx, 1000), 0);
     *state = fx;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx;
+    int version = 0;
+
+    setup_empty(state);
+    fx = *state;
+    assert_int_equal(store_migrate(fx->st, &version), 0);
+    assert_int_equal(version, store_schema_version_latest());
     return 0;
 }
 
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    char p[160];
 
     store_close(fx->st);
-    chmod(fx->dir, 0700);
-    unlink(fx->path);
-    snprintf(p, sizeof p, "%s-wal", fx->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", fx->path);
-    unlink(p);
-    rmdir(fx->dir);
+    test_db_fini(&fx->db);
     free(fx);
     return 0;
 }
@@ -113,30 +105,6 @@ static int64_t mk_team(struct store *st, int64_t org, const char *name, int64_t 
     return id;
 }
 
-/* One integer from a raw SQL query on a second connection. */
-static int64_t raw_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    int64_t v = -1;
-
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
-static void raw_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 /* Text of a one-row query on the store's own connection (for per-connection pragmas). */
 static void conn_text(struct store *st, const char *sql, char *out, size_t n)
 {
@@ -168,14 +136,14 @@ static void test_migrate_twice(void **state)
 {
     struct fixture *fx = *state;
     int v = -1;
-    int64_t tables = raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master");
+    int64_t tables = test_db_objects(&fx->db);
 
     assert_int_equal(store_migrate(fx->st, &v), 0);
     assert_int_equal(v, store_schema_version_latest());
     assert_int_equal(store_migrate(fx->st, NULL), 0);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM schema_migrations"),
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM schema_migrations"),
                      store_schema_version_latest());
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master"), tables);
+    assert_int_equal(test_db_objects(&fx->db), tables);
 }
 
 static void test_migrate_newer_refused(void **state)
@@ -190,17 +158,17 @@ static void test_migrate_newer_refused(void **state)
     fx->st = NULL;
     snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 0)",
              store_schema_version_latest() + 1);
-    raw_exec(fx->path, sql);
-    objects = raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master");
+    test_db_exec(&fx->db, sql);
+    objects = test_db_objects(&fx->db);
 
     assert_int_equal(open_store(fx, 1000), 0);
     assert_int_equal(store_migrate(fx->st, &v), -NA_EVERSION);
     assert_int_equal(v, store_schema_version_latest() + 1);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master"), objects);
-    assert_int_equal(raw_int(fx->path, "SELECT MAX(version) FROM schema_migrations"),
+    assert_int_equal(test_db_objects(&fx->db), objects);
+    assert_int_equal(test_db_int(&fx->db, "SELECT MAX(version) FROM schema_migrations"),
                      store_schema_version_latest() + 1);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM organisations"), 1);
-    assert_int_equal(raw_int(fx->path, "SELECT id FROM organisations"), org);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM organisations"), 1);
+    assert_int_equal(test_db_int(&fx->db, "SELECT id FROM organisations"), org);
 }
 
 static void test_migrate_newer_bare_db(void **state)
@@ -209,11 +177,11 @@ static void test_migrate_newer_bare_db(void **state)
     int v = 0;
 
     /* Only the bookkeeping table, from some future binary: nothing may be created. */
-    raw_exec(fx->path, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                       "applied_at BIGINT); INSERT INTO schema_migrations VALUES (999, 0);");
+    test_db_exec(&fx->db, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                          "applied_at BIGINT); INSERT INTO schema_migrations VALUES (999, 0);");
     assert_int_equal(store_migrate(fx->st, &v), -NA_EVERSION);
     assert_int_equal(v, 999);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master"), 1);
+    assert_int_equal(test_db_tables(&fx->db), 1);
 }
 
 static void test_reopen_persists(void **state)
@@ -256,7 +224,7 @@ static void test_pragmas(void **state)
     assert_string_equal(text, "1000");
 
     /* WAL is a property of the file: a second connection sees it. */
-    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx->db.path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
@@ -385,7 +353,7 @@ static void test_team_crud(void **state)
     assert_int_equal(store_team_delete(fx->st, org, team), 0);
     assert_int_equal(store_team_get(fx->st, org, team, &t), -NA_ENOTFOUND);
     assert_int_equal(store_team_delete(fx->st, org, team), -NA_ENOTFOUND);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM team_members"), 0);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM team_members"), 0);
 }
 
 /* ---- users and vehicles ---- */
@@ -590,38 +558,71 @@ static sqlite3 *sqlite_of(struct store *st)
     return *(sqlite3 **)(void *)st->db;
 }
 
-/* A filtered page whose rows are far apart loads the teams and vehicles of its rows only. */
+/* 300 users, each a member of one team and with one vehicle; two of them managers; 300
+ * more teams without members. */
+struct attach_data {
+    int64_t org;
+    int64_t team;
+    int64_t first; /* the first user, a manager */
+    int64_t last;  /* the last user, a manager */
+};
+
+static void fill_attach(struct store *st, struct attach_data *d)
+{
+    char name[16];
+
+    d->org = mk_org(st, "Org", false);
+    d->team = mk_team(st, d->org, "T", 0);
+    assert_int_equal(store_begin(st), 0);
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "u%d", i);
+        int64_t id = mk_user(st, d->org, name, i == 0 || i == 299 ? ROLE_MANAGER : ROLE_WORKER);
+        assert_int_equal(store_team_add_member(st, d->org, d->team, id), 0);
+        assert_int_equal(store_vehicle_add(st, d->org, id, "V", NULL, NULL, NULL, NULL), 0);
+        d->first = i == 0 ? id : d->first;
+        d->last = id;
+    }
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "T%d", i);
+        mk_team(st, d->org, name, 0);
+    }
+    assert_int_equal(store_commit(st), 0);
+}
+
+/* A filtered page whose rows are far apart reads the teams and vehicles of its rows only
+ * (counted with SQLite's row trace). */
+static void test_list_attach_reads_few(void **state)
+{
+    struct fixture *fx = *state;
+    struct user_row *urows = NULL;
+    struct user_filter f = {.roles = ROLE_MANAGER};
+    struct attach_data d;
+    size_t n = 0;
+    long rows = 0;
+
+    fill_attach(fx->st, &d);
+    sqlite3_trace_v2(sqlite_of(fx->st), SQLITE_TRACE_ROW, count_rows, &rows);
+    assert_int_equal(store_user_list(fx->st, d.org, &f, 0, 10, &urows, &n), 0);
+    sqlite3_trace_v2(sqlite_of(fx->st), 0, NULL, NULL);
+    assert_int_equal(n, 2);
+    user_rows_free(urows, n);
+    /* 2 users, 2 memberships, 2 vehicles; not the 298 of each in between. */
+    assert_true(rows <= 10);
+}
+
+/* A filtered page whose rows are far apart gets the teams and vehicles of its rows. */
 static void test_list_attach_by_ids(void **state)
 {
     struct fixture *fx = *state;
     struct user_row *urows = NULL;
     struct team_row *trows = NULL;
     size_t n = 0;
-    long rows = 0;
-    char name[16];
-    int64_t org = mk_org(fx->st, "Org", false);
-    int64_t team = mk_team(fx->st, org, "T", 0);
     struct user_filter f = {.roles = ROLE_MANAGER};
-    int64_t first = 0, last = 0;
+    struct attach_data d;
 
-    assert_int_equal(store_begin(fx->st), 0);
-    for (int i = 0; i < 300; i++) {
-        snprintf(name, sizeof name, "u%d", i);
-        int64_t id = mk_user(fx->st, org, name, i == 0 || i == 299 ? ROLE_MANAGER : ROLE_WORKER);
-        assert_int_equal(store_team_add_member(fx->st, org, team, id), 0);
-        assert_int_equal(store_vehicle_add(fx->st, org, id, "V", NULL, NULL, NULL, NULL), 0);
-        first = i == 0 ? id : first;
-        last = id;
-    }
-    for (int i = 0; i < 300; i++) {
-        snprintf(name, sizeof name, "T%d", i);
-        mk_team(fx->st, org, name, 0);
-    }
-    assert_int_equal(store_commit(fx->st), 0);
-
-    sqlite3_trace_v2(sqlite_of(fx->st), SQLITE_TRACE_ROW, count_rows, &rows);
+    fill_attach(fx->st, &d);
+    int64_t org = d.org, team = d.team, first = d.first, last = d.last;
     assert_int_equal(store_user_list(fx->st, org, &f, 0, 10, &urows, &n), 0);
-    sqlite3_trace_v2(sqlite_of(fx->st), 0, NULL, NULL);
     assert_int_equal(n, 2);
     assert_int_equal(urows[0].id, first);
     assert_int_equal(urows[1].id, last);
@@ -632,8 +633,6 @@ static void test_list_attach_by_ids(void **state)
         assert_int_equal(urows[i].vehicles[0].user_id, urows[i].id);
     }
     user_rows_free(urows, n);
-    /* 2 users, 2 memberships, 2 vehicles; not the 298 of each in between. */
-    assert_true(rows <= 10);
 
     /* Every page of a long list, in lengths that are not powers of two. */
     for (int limit = 1; limit <= 301; limit += 37) {
@@ -764,8 +763,8 @@ static void test_sessions(void **state)
     assert_int_equal(store_session_revoke(fx->st, s1, T0 + 3), 0);
     assert_int_equal(store_session_revoke(fx->st, 9999, T0), -NA_ENOTFOUND);
     assert_int_equal(store_credential_lookup(fx->st, "aa11", T0 + 4, &c), -NA_ENOTFOUND);
-    assert_int_equal(raw_int(fx->path, "SELECT revoked_at FROM sessions WHERE token_hash='aa11'"),
-                     T0 + 2);
+    assert_int_equal(
+        test_db_int(&fx->db, "SELECT revoked_at FROM sessions WHERE token_hash='aa11'"), T0 + 2);
 
     /* A disabled user is returned, flagged. */
     assert_int_equal(store_user_update(fx->st, org, w, &p), 0);
@@ -913,7 +912,7 @@ static void test_purge_expired(void **state)
     assert_int_equal(store_session_create(fx->st, w, "s5", T0, now + day, &id), 0);
 
     assert_int_equal(store_purge_expired(fx->st, now), 0);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM login_attempts"), 2);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM login_attempts"), 2);
     assert_int_equal(store_login_attempts_get(fx->st, "stale", &got), 0);
     assert_int_equal(got.failures, 0);
     assert_int_equal(store_login_attempts_get(fx->st, "recent", &got), 0);
@@ -923,13 +922,13 @@ static void test_purge_expired(void **state)
     /* a lock that has run out is no longer kept for */
     assert_int_equal(store_login_attempts_get(fx->st, "lockover", &got), 0);
     assert_int_equal(got.failures, 0);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sessions WHERE token_hash IN "
-                                       "('s2', 's4', 's5')"),
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM sessions WHERE token_hash IN "
+                                          "('s2', 's4', 's5')"),
                      3);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sessions"), 3);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM sessions"), 3);
     /* Nothing more to do the second time. */
     assert_int_equal(store_purge_expired(fx->st, now), 0);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sessions"), 3);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM sessions"), 3);
 }
 
 static void test_audit(void **state)
@@ -1011,8 +1010,8 @@ static void test_transactions(void **state)
     assert_int_equal(store_org_create(fx->st, "Kept", false, T0, &kept), 0);
     mk_user(fx->st, kept, "in_tx", ROLE_WORKER);
     assert_int_equal(store_commit(fx->st), 0);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM organisations"), 1);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 1);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM organisations"), 1);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM users"), 1);
 
     /* A failed statement inside a transaction leaves the transaction usable. */
     assert_int_equal(store_begin(fx->st), 0);
@@ -1020,7 +1019,7 @@ static void test_transactions(void **state)
     struct user_new dup = {.organisation_id = kept, .username = "in_tx", .now = T0};
     assert_int_equal(store_user_create(fx->st, &dup, NULL), -NA_ECONFLICT);
     assert_int_equal(store_commit(fx->st), 0);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 2);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM users"), 2);
 
     /* Migrations manage their own transactions. */
     assert_int_equal(store_begin(fx->st), 0);
@@ -1038,7 +1037,7 @@ static void test_busy(void **state)
     store_close(fx->st);
     fx->st = NULL;
     assert_int_equal(open_store(fx, 50), 0);
-    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx->db.path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(store_org_create(fx->st, "Blocked", false, T0, &id), -NA_EUNAVAILABLE);
     assert_int_equal(store_begin(fx->st), -NA_EUNAVAILABLE);
@@ -1061,8 +1060,8 @@ static void test_fault_read_only(void **state)
     mk_org(fx->st, "Before", false);
     store_close(fx->st);
     fx->st = NULL;
-    snprintf(wal, sizeof wal, "%s-wal", fx->path);
-    assert_int_equal(chmod(fx->path, 0444), 0);
+    snprintf(wal, sizeof wal, "%s-wal", fx->db.path);
+    assert_int_equal(chmod(fx->db.path, 0444), 0);
     chmod(wal, 0444);
     rc = open_store(fx, 100);
     if (rc < 0) {
@@ -1085,7 +1084,7 @@ static void test_fault_read_only(void **state)
         assert_int_equal(store_org_count(fx->st, &count), 0);
         assert_int_equal(count, 1);
     }
-    chmod(fx->path, 0644);
+    chmod(fx->db.path, 0644);
     chmod(wal, 0644);
 }
 
@@ -1189,7 +1188,7 @@ static void test_kill_after_commit(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         struct store *st = NULL;
-        struct store_config cfg = {.path = fx->path, .busy_timeout_ms = 1000};
+        struct store_config cfg = test_db_config(&fx->db, 1000);
         close(fds[0]);
         if (store_open(&cfg, &st) < 0 || store_begin(st) < 0 ||
             store_org_create(st, "Committed", false, T0, NULL) < 0 || store_commit(st) < 0)
@@ -1213,8 +1212,8 @@ static void test_kill_after_commit(void **state)
     assert_int_equal(store_migrate(fx->st, NULL), 0);
     assert_int_equal(store_org_count(fx->st, &count), 0);
     assert_int_equal(count, 1);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM organisations "
-                                       "WHERE name = 'Committed'"),
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM organisations "
+                                          "WHERE name = 'Committed'"),
                      1);
 }
 
@@ -1296,23 +1295,371 @@ static void test_hostile_strings(void **state)
                          -NA_ENOTFOUND);
     }
     /* Every table is still there and holds what was written. */
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"),
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM users"),
                      (int64_t)(sizeof inputs / sizeof inputs[0] + 1));
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM organisations"),
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM organisations"),
                      (int64_t)(sizeof inputs / sizeof inputs[0] + 1));
-    assert_int_equal(raw_int(fx->path, "SELECT MAX(LENGTH(display_name)) FROM users"), 10 * 1024);
+    assert_int_equal(test_db_int(&fx->db, "SELECT MAX(LENGTH(display_name)) FROM users"),
+                     10 * 1024);
     free(big);
+}
+
+/* ---- on both backends: constraints and numbers ---- */
+
+/* A duplicate is -NA_ECONFLICT; a missing parent row (a bug of the caller) -NA_ESTORE. */
+static void test_constraint_errors(void **state)
+{
+    struct fixture *fx = *state;
+    int64_t org = mk_org(fx->st, "Host", true);
+    struct user_new dup = {.organisation_id = org, .username = "twice", .now = T0};
+
+    mk_user(fx->st, org, "twice", ROLE_WORKER);
+    assert_int_equal(store_user_create(fx->st, &dup, NULL), -NA_ECONFLICT);
+    /* A partial unique index: one host organisation. */
+    assert_int_equal(store_org_create(fx->st, "Second host", true, T0, NULL), -NA_ECONFLICT);
+    assert_int_equal(st_exec(fx->st,
+                             "INSERT INTO teams (organisation_id, name, created_at) "
+                             "VALUES (?, ?, ?)",
+                             PARAMS(P_I64(org + 1000), P_TEXT("orphan"), P_I64(T0))),
+                     -NA_ESTORE);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM teams"), 0);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM users"), 1);
+}
+
+/* Doubles (coordinates) are stored and read back bit for bit. */
+static void test_double_exact(void **state)
+{
+    struct fixture *fx = *state;
+    static const double values[] = {
+        0.1,
+        1.0 / 3.0,
+        0.30000000000000004,
+        51.50072919999999,
+        -0.12762099999999999,
+        -179.99999999999997,
+        1e-300,
+        4.9406564584124654e-324,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        123456789.12345678,
+    };
+    size_t n = sizeof values / sizeof values[0];
+    struct db_stmt *s = NULL;
+    size_t i = 0;
+
+    assert_int_equal(fx->st->ops->exec(fx->st->db, "CREATE TABLE doubles (k BIGINT, v DOUBLE "
+                                                   "PRECISION)"),
+                     0);
+    for (i = 0; i < n; i++)
+        assert_int_equal(st_exec(fx->st, "INSERT INTO doubles (k, v) VALUES (?, ?)",
+                                 PARAMS(P_I64(i), P_F64(values[i]))),
+                         0);
+    assert_int_equal(st_stmt(fx->st, "SELECT v FROM doubles ORDER BY k", NO_PARAMS, &s), 0);
+    for (i = 0; st_step(fx->st, s) == DB_ROW; i++) {
+        double got = st_col_f64(fx->st, s, 0);
+        assert_true(i < n);
+        assert_memory_equal(&got, &values[i], sizeof got);
+    }
+    st_done(fx->st, s);
+    assert_int_equal(i, n);
+}
+
+/* ---- PostgreSQL ---- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/*
+ * Ends every other session on the test's database, as a restarting server or an
+ * administrator would, and waits until they are gone.
+ */
+static void pg_terminate_others(struct fixture *fx)
+{
+    static const char others[] = "FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND pid <> pg_backend_pid()";
+    char sql[160];
+    PGconn *c = test_pg_connect(fx->db.url);
+
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) %s", others);
+    test_pg_exec(c, sql);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) %s", others);
+    for (int i = 0; i < 500 && test_pg_int(c, sql) > 0; i++)
+        sleep_ms(10);
+    assert_int_equal(test_pg_int(c, sql), 0);
+    PQfinish(c);
+}
+
+/* The session's settings: a lock wait of busy_timeout_ms, UTF-8. */
+static void test_pg_session(void **state)
+{
+    struct fixture *fx = *state;
+    char text[32];
+
+    assert_string_equal(fx->st->ops->name, "postgresql");
+    conn_text(fx->st, "SHOW lock_timeout", text, sizeof text);
+    assert_string_equal(text, "1s");
+    conn_text(fx->st, "SHOW client_encoding", text, sizeof text);
+    assert_string_equal(text, "UTF8");
+}
+
+/* A `?` inside a string literal, a quoted identifier or a comment is not a parameter. */
+static void test_pg_placeholders(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_stmt *s = NULL;
+    int64_t org = mk_org(fx->st, "What?", false);
+
+    assert_int_equal(st_stmt(fx->st,
+                             "SELECT 'it''s ?' AS \"why?\", CAST(? AS TEXT), name "
+                             "FROM organisations -- is it ?\n"
+                             "WHERE name <> '?' AND name <> '''?''' AND id = ?",
+                             PARAMS(P_TEXT("x?"), P_I64(org)), &s),
+                     0);
+    assert_int_equal(st_step(fx->st, s), DB_ROW);
+    assert_string_equal(fx->st->ops->column_text(s, 0), "it's ?");
+    assert_string_equal(fx->st->ops->column_text(s, 1), "x?");
+    assert_string_equal(fx->st->ops->column_text(s, 2), "What?");
+    assert_int_equal(st_step(fx->st, s), DB_DONE);
+    st_done(fx->st, s);
+    /* Ten and more parameters: $10 is not $1 followed by 0. */
+    assert_int_equal(st_exec_id(fx->st, "SELECT 0 + ? + ? + ? + ? + ? + ? + ? + ? + ? + ? + ?",
+                                PARAMS(P_I64(1), P_I64(2), P_I64(3), P_I64(4), P_I64(5), P_I64(6),
+                                       P_I64(7), P_I64(8), P_I64(9), P_I64(10), P_I64(11)),
+                                &org),
+                     0);
+    assert_int_equal(org, 66);
+}
+
+/* A boolean result reads as 1 or 0; NULL as 0 and is_null. */
+static void test_pg_columns(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_stmt *s = NULL;
+
+    assert_int_equal(st_stmt(fx->st, "SELECT 1 = 1, 1 = 2, CAST(NULL AS BIGINT), CAST(? AS BIGINT)",
+                             PARAMS(P_I64(INT64_MIN)), &s),
+                     0);
+    assert_int_equal(st_step(fx->st, s), DB_ROW);
+    assert_true(st_col_bool(fx->st, s, 0));
+    assert_false(st_col_bool(fx->st, s, 1));
+    assert_true(st_col_null(fx->st, s, 2));
+    assert_int_equal(st_col_i64(fx->st, s, 2), 0);
+    assert_null(st_col_str(fx->st, s, 2));
+    assert_int_equal(st_col_i64(fx->st, s, 3), INT64_MIN);
+    st_done(fx->st, s);
+}
+
+struct migrate_arg {
+    const struct test_db *db;
+    pthread_barrier_t *start;
+    int rc;
+    int version;
+};
+
+static void *migrate_thread(void *p)
+{
+    struct migrate_arg *a = p;
+    struct store_config cfg = test_db_config(a->db, 20000);
+    struct store *st = NULL;
+
+    a->rc = store_open(&cfg, &st);
+    pthread_barrier_wait(a->start);
+    if (a->rc == 0)
+        a->rc = store_migrate(st, &a->version);
+    store_close(st);
+    return NULL;
+}
+
+/* Nodes started together on one new database apply each migration once. */
+static void test_pg_migrate_concurrent(void **state)
+{
+    enum { THREADS = 4 };
+    struct fixture *fx = *state;
+    struct migrate_arg args[THREADS];
+    pthread_t threads[THREADS];
+    pthread_barrier_t start;
+    int latest = store_schema_version_latest();
+
+    assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (struct migrate_arg){.db = &fx->db, .start = &start, .rc = -1};
+        assert_int_equal(pthread_create(&threads[i], NULL, migrate_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_int_equal(args[i].rc, 0);
+        assert_int_equal(args[i].version, latest);
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM schema_migrations"), latest);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(DISTINCT version) FROM schema_migrations"),
+                     latest);
+    mk_org(fx->st, "Works", false);
+}
+
+/* The store's session ends (a restart, an administrator): the next call fails cleanly or
+ * succeeds, the one after succeeds, and nothing committed is lost. */
+static void test_pg_reconnect(void **state)
+{
+    struct fixture *fx = *state;
+    struct org_row o;
+    int64_t n = 0;
+    int64_t org = mk_org(fx->st, "Kept", false);
+    int rc;
+
+    pg_terminate_others(fx);
+    rc = store_org_count(fx->st, &n);
+    assert_true(rc == 0 || rc == -NA_EUNAVAILABLE);
+    assert_int_equal(store_org_count(fx->st, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_org_get(fx->st, org, &o), 0);
+    assert_string_equal(o.name, "Kept");
+    org_row_fini(&o);
+
+    /* Twice more: statements prepared again after one reconnection survive the next. */
+    for (int i = 0; i < 2; i++) {
+        pg_terminate_others(fx);
+        rc = store_org_get(fx->st, org, &o);
+        assert_true(rc == 0 || rc == -NA_EUNAVAILABLE);
+        if (rc == 0)
+            org_row_fini(&o);
+        assert_int_equal(store_org_get(fx->st, org, &o), 0);
+        org_row_fini(&o);
+    }
+}
+
+/* A session that ends inside a transaction takes the transaction with it; nothing of it
+ * runs in autocommit after a reconnection. */
+static void test_pg_reconnect_in_transaction(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_stmt *outer = NULL;
+    int64_t n = 0;
+    int rows = 0;
+
+    mk_org(fx->st, "Before", false);
+    assert_int_equal(store_begin(fx->st), 0);
+    mk_org(fx->st, "Lost", false);
+    pg_terminate_others(fx);
+    assert_int_equal(store_org_create(fx->st, "Also lost", false, T0, NULL), -NA_EUNAVAILABLE);
+    assert_int_equal(store_org_create(fx->st, "Still lost", false, T0, NULL), -NA_EUNAVAILABLE);
+    assert_int_equal(store_commit(fx->st), -NA_EUNAVAILABLE);
+    assert_int_equal(store_org_count(fx->st, &n), 0);
+    assert_int_equal(n, 1);
+
+    /* A statement borrowed across a reconnection keeps its rows; its text is prepared
+     * again on the new session. */
+    mk_org(fx->st, "After", false);
+    assert_int_equal(st_stmt(fx->st, "SELECT id FROM organisations ORDER BY id", NO_PARAMS, &outer),
+                     0);
+    assert_int_equal(st_step(fx->st, outer), DB_ROW);
+    rows++;
+    pg_terminate_others(fx);
+    if (store_org_count(fx->st, &n) < 0)
+        assert_int_equal(store_org_count(fx->st, &n), 0);
+    assert_int_equal(n, 2);
+    while (st_step(fx->st, outer) == DB_ROW)
+        rows++;
+    st_done(fx->st, outer);
+    assert_int_equal(rows, 2);
+    assert_int_equal(st_stmt(fx->st, "SELECT id FROM organisations ORDER BY id", NO_PARAMS, &outer),
+                     0);
+    assert_int_equal(st_step(fx->st, outer), DB_ROW);
+    st_done(fx->st, outer);
+}
+
+/* A row locked by another connection: a write waits busy_timeout_ms, then gives up with
+ * -NA_EUNAVAILABLE, and the transaction it was in goes on; reads do not wait. */
+static void test_pg_row_lock(void **state)
+{
+    struct fixture *fx = *state;
+    struct timespec t0;
+    struct org_row o;
+    char sql[96];
+    int64_t org = mk_org(fx->st, "Locked", false);
+    PGconn *c;
+
+    store_close(fx->st);
+    fx->st = NULL;
+    assert_int_equal(open_store(fx, 100), 0);
+    c = test_pg_connect(fx->db.url);
+    test_pg_exec(c, "BEGIN");
+    snprintf(sql, sizeof sql, "SELECT id FROM organisations WHERE id = %lld FOR UPDATE",
+             (long long)org);
+    test_pg_exec(c, sql);
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(store_org_rename(fx->st, org, "Renamed"), -NA_EUNAVAILABLE);
+    assert_true(elapsed_ms(&t0) >= 90);
+    assert_int_equal(store_begin(fx->st), 0);
+    assert_int_equal(store_org_rename(fx->st, org, "Renamed"), -NA_EUNAVAILABLE);
+    mk_org(fx->st, "Other", false);
+    assert_int_equal(store_commit(fx->st), 0);
+    assert_int_equal(store_org_get(fx->st, org, &o), 0);
+    assert_string_equal(o.name, "Locked");
+    org_row_fini(&o);
+
+    test_pg_exec(c, "COMMIT");
+    PQfinish(c);
+    assert_int_equal(store_org_rename(fx->st, org, "Renamed"), 0);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM organisations"), 2);
+}
+
+/* A transaction whose script failed cannot be committed as if it had not. */
+static void test_pg_failed_commit(void **state)
+{
+    struct fixture *fx = *state;
+    int64_t n = -1;
+
+    assert_int_equal(store_begin(fx->st), 0);
+    mk_org(fx->st, "Gone", false);
+    assert_int_equal(fx->st->ops->exec(fx->st->db, "SELECT nonsense FROM nowhere"), -NA_ESTORE);
+    assert_int_equal(store_commit(fx->st), -NA_ESTORE);
+    assert_int_equal(store_org_count(fx->st, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+static void test_pg_open_errors(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *st = (struct store *)1;
+    struct store_config refused = {.url = "host=127.0.0.1 port=1 dbname=x connect_timeout=5"};
+    struct store_config garbled = {.url = "not a connection string"};
+    struct store_config unknown = {.url = "postgresql://u:secret@127.0.0.1/x?nonsense=1"};
+    struct store_config missing = {.url = NULL};
+    char url[512];
+    struct store_config no_db = {.url = url};
+
+    assert_int_equal(store_open(&refused, &st), -NA_EUNAVAILABLE);
+    assert_null(st);
+    assert_int_equal(store_open(&garbled, &st), -NA_EINVAL);
+    assert_null(st);
+    assert_int_equal(store_open(&unknown, &st), -NA_EINVAL);
+    assert_null(st);
+    assert_int_equal(store_open(&missing, &st), -NA_EINVAL);
+    snprintf(url, sizeof url, "%s_missing", fx->db.url);
+    assert_int_equal(store_open(&no_db, &st), -NA_EUNAVAILABLE);
+    assert_null(st);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest common[] = {
         cmocka_unit_test_setup_teardown(test_migrate_empty, setup_empty, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_newer_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_newer_bare_db, setup_empty, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_org_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_team_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),
@@ -1325,13 +1672,37 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_purge_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_read_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_disk_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_constraint_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_double_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_strings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_after_commit, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* What tests SQLite itself: its pragmas, row trace, locking, files. */
+    const struct CMUnitTest sqlite_only[] = {
+        cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_attach_reads_few, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_read_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_disk_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+    };
+    const struct CMUnitTest pg_only[] = {
+        cmocka_unit_test_setup_teardown(test_pg_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_placeholders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_migrate_concurrent, setup_empty, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_reconnect_in_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_row_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_failed_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_open_errors, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests_name("store", common, NULL, NULL);
+
+    if (test_db_is_pg())
+        failed += cmocka_run_group_tests_name("store_postgresql", pg_only, NULL, NULL);
+    else
+        failed += cmocka_run_group_tests_name("store_sqlite", sqlite_only, NULL, NULL);
+    return failed;
 }

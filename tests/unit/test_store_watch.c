@@ -1,7 +1,8 @@
 /*
  * Tests of the watch storage (store_watch.h): visits, timelines, escalation cases, links,
- * the outbox, channels, policies and the scheduler's start-up queries, on a real SQLite
- * file in a temporary directory.
+ * the outbox, channels, policies and the scheduler's start-up queries, on a real database:
+ * a SQLite file in a temporary directory, or a new PostgreSQL database when
+ * NOTALONE_TEST_PG_DIR is set (store_test_db.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,9 +13,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/roles.h"
 #include "store/store.h"
@@ -22,18 +20,19 @@
 #include "store/store_watch.h"
 #include "util/error.h"
 
+#include "store_test_db.h"
+
 #define T0  1795000000000LL /* a fixed "now", ms */
 #define MIN 60000LL
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct test_db db;
     struct store *st;
 };
 
 static int open_store(struct fixture *fx)
 {
-    struct store_config cfg = {.path = fx->path, .busy_timeout_ms = 1000};
+    struct store_config cfg = test_db_config(&fx->db, 1000);
     return store_open(&cfg, &fx->st);
 }
 
@@ -42,9 +41,7 @@ static int setup_empty(void **state)
     struct fixture *fx = calloc(1, sizeof *fx);
 
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_store_watch.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof fx->path, "%s/na.db", fx->dir);
+    test_db_init(&fx->db, "test_store_watch");
     assert_int_equal(open_store(fx), 0);
     *state = fx;
     return 0;
@@ -65,15 +62,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    char p[160];
 
     store_close(fx->st);
-    unlink(fx->path);
-    snprintf(p, sizeof p, "%s-wal", fx->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", fx->path);
-    unlink(p);
-    rmdir(fx->dir);
+    test_db_fini(&fx->db);
     free(fx);
     return 0;
 }
@@ -166,21 +157,6 @@ static int64_t mk_outbox(struct store *st, int64_t org, int64_t esc, const char 
     return id;
 }
 
-static int64_t raw_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    int64_t v = -1;
-
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
 static void assert_str_or_null(const char *got, const char *want)
 {
     if (!want)
@@ -201,14 +177,10 @@ static const char *const new_tables[] = {"visits",           "visit_events",    
                                          "escalation_steps", "ack_links",          "outbox",
                                          "contact_channels", "escalation_policies"};
 
-static void assert_new_tables(const char *path)
+static void assert_new_tables(const struct test_db *db)
 {
-    char sql[160];
-    for (size_t i = 0; i < sizeof new_tables / sizeof new_tables[0]; i++) {
-        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM sqlite_master WHERE name = '%s'",
-                 new_tables[i]);
-        assert_int_equal(raw_int(path, sql), 1);
-    }
+    for (size_t i = 0; i < sizeof new_tables / sizeof new_tables[0]; i++)
+        assert_int_equal(test_db_has_table(db, new_tables[i]), 1);
 }
 
 static void test_migrate_empty_to_2(void **state)
@@ -219,16 +191,16 @@ static void test_migrate_empty_to_2(void **state)
     assert_true(store_schema_version_latest() >= 2);
     assert_int_equal(store_migrate(fx->st, &v), 0);
     assert_int_equal(v, store_schema_version_latest());
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM schema_migrations WHERE version = 2"),
-                     1);
-    assert_new_tables(fx->path);
+    assert_int_equal(
+        test_db_int(&fx->db, "SELECT COUNT(*) FROM schema_migrations WHERE version = 2"), 1);
+    assert_new_tables(&fx->db);
 }
 
 /* A file at version 1 with data, as an earlier binary left it, migrates to the latest. */
 static void test_migrate_from_1(void **state)
 {
     struct fixture *fx = *state;
-    char *script = migrations_script(&db_sqlite_ops, 1);
+    char *script = migrations_script(fx->st->ops, 1);
     struct user_row u;
     struct visit_row got;
     int64_t org;
@@ -246,12 +218,11 @@ static void test_migrate_from_1(void **state)
     assert_int_equal(v, 1);
     org = mk_org(fx->st, "Before");
     worker = mk_user(fx->st, org, "early");
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'visits'"),
-                     0);
+    assert_int_equal(test_db_has_table(&fx->db, "visits"), 0);
 
     assert_int_equal(store_migrate(fx->st, &v), 0);
     assert_int_equal(v, store_schema_version_latest());
-    assert_new_tables(fx->path);
+    assert_new_tables(&fx->db);
     assert_int_equal(store_user_get(fx->st, org, worker, &u), 0);
     assert_string_equal(u.username, "early");
     user_row_fini(&u);
@@ -367,8 +338,8 @@ static void test_visit_roundtrip(void **state)
     assert_false(got.has_location);
     assert_int_equal(got.buddy_id, 0);
     visit_row_fini(&got);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM visits WHERE latitude IS NULL "
-                                       "AND deadline_at IS NULL AND buddy_id IS NULL"),
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM visits WHERE latitude IS NULL "
+                                          "AND deadline_at IS NULL AND buddy_id IS NULL"),
                      1);
 
     /* A location at 0, 0 is a location, not its absence. */
@@ -404,7 +375,7 @@ static void test_visit_create_checks(void **state)
     assert_int_equal(store_visit_create(fx->st, &v, &id), -NA_ENOTFOUND);
     v.worker_id = 999999;
     assert_int_equal(store_visit_create(fx->st, &v, &id), -NA_ENOTFOUND);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM visits"), 0);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM visits"), 0);
 }
 
 static void test_visit_update(void **state)
@@ -926,11 +897,12 @@ static void test_ack_links(void **state)
     assert_int_equal(u, 0);
     /* Expired at its expiry time; an expired link stays unused. */
     assert_int_equal(store_ack_link_use(fx->st, h2, T0 + 10 * MIN, &e, &u), -NA_ENOTFOUND);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM ack_links WHERE used_at IS NULL"), 1);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM ack_links WHERE used_at IS NULL"),
+                     1);
     assert_int_equal(store_ack_link_use(fx->st, "unknown", T0, &e, &u), -NA_ENOTFOUND);
     assert_int_equal(store_ack_link_use(fx->st, NULL, T0, &e, &u), -NA_EINVAL);
-    assert_int_equal(raw_int(fx->path, "SELECT used_at FROM ack_links WHERE used_at IS NOT NULL"),
-                     T0 + MIN);
+    assert_int_equal(
+        test_db_int(&fx->db, "SELECT used_at FROM ack_links WHERE used_at IS NOT NULL"), T0 + MIN);
 }
 
 /* ---- outbox ---- */
@@ -1000,7 +972,7 @@ static void test_outbox_add(void **state)
     o.escalation_id = 0;
     o.channel_id = 999999;
     assert_int_equal(store_outbox_add(fx->st, &o, &id), -NA_ENOTFOUND);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM outbox"), 1);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM outbox"), 1);
 }
 
 static void test_outbox_mark(void **state)
@@ -1149,7 +1121,8 @@ static void test_channel_list(void **state)
     assert_int_equal(store_channel_delete(fx->st, org, oc), 0);
     assert_int_equal(store_channel_delete(fx->st, org, oc), -NA_ENOTFOUND);
     assert_int_equal(store_channel_get(fx->st, org, oc, &got), -NA_ENOTFOUND);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM outbox WHERE channel_id IS NULL"), 1);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM outbox WHERE channel_id IS NULL"),
+                     1);
 }
 
 static void test_policies(void **state)
@@ -1175,9 +1148,9 @@ static void test_policies(void **state)
     /* A second put replaces. */
     assert_int_equal(store_policy_put(fx->st, org, 0, "[2]", T0 + 1), 0);
     assert_int_equal(store_policy_put(fx->st, org, team, "[3]", T0 + 1), 0);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM escalation_policies"), 3);
-    assert_int_equal(raw_int(fx->path, "SELECT MIN(updated_at) FROM escalation_policies "
-                                       "WHERE levels IN ('[2]', '[3]')"),
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM escalation_policies"), 3);
+    assert_int_equal(test_db_int(&fx->db, "SELECT MIN(updated_at) FROM escalation_policies "
+                                          "WHERE levels IN ('[2]', '[3]')"),
                      T0 + 1);
     assert_int_equal(store_policy_get(fx->st, org, 0, &json), 0);
     assert_string_equal(json, "[2]");
@@ -1541,8 +1514,8 @@ static void test_hostile_strings(void **state)
         hostile_delivery(fx->st, org, s);
     }
     free(big);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM visits"), (int64_t)n_hostile + 1);
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM outbox"), (int64_t)n_hostile + 1);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM visits"), (int64_t)n_hostile + 1);
+    assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM outbox"), (int64_t)n_hostile + 1);
 }
 
 int main(void)
