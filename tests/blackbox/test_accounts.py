@@ -126,6 +126,11 @@ def test_first_start_refuses_an_existing_password_file(server_factory, tmp_path)
     rc, stderr = srv.start_expect_exit()
     assert rc > 0, stderr
     assert not target.exists()
+    # nothing of the refused first start was kept: with the link gone it happens in full
+    os.unlink(os.path.join(srv.data_dir, "initial-admin-password"))
+    srv.start()
+    body = ok(login_raw(srv, "admin", srv.initial_admin_password()))
+    assert body["password_change_required"] is True
 
     srv = server_factory(start=False)
     with open(os.path.join(srv.data_dir, "initial-admin-password"), "w") as f:
@@ -978,6 +983,36 @@ def test_last_admin_check_reads_the_target_in_its_transaction(server):
         conn.execute("COMMIT")
     t.join()
     assert_error(result[0], 409, "conflict")
+
+
+def test_two_admins_disabling_each_other_leave_one(server):
+    """Two admins, each disabling the other at the same moment: one of them stays."""
+    import threading
+    import time
+    admin = server.admin()
+    me = ok(server.call("GET", "/api/v1/me", token=admin))["user"]
+    other = new_account(server, admin, unique("adm"), ["admin"])
+    # Both requests wait behind another writer holding both users' rows, then go together.
+    with server.db.session() as conn:
+        conn.begin_write()
+        conn.execute("UPDATE users SET updated_at = updated_at WHERE id IN (?, ?)", me["id"],
+                     other.id)
+        results = []
+        threads = [threading.Thread(target=lambda tok, uid: results.append(server.call(
+            "PATCH", "/api/v1/users/%d" % uid, token=tok, body={"disabled": True})),
+            args=args) for args in ((admin, other.id), (other.token, me["id"]))]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        conn.execute("ROLLBACK")
+    for t in threads:
+        t.join()
+    statuses = sorted(r[0] for r in results)
+    assert statuses.count(200) == 1, results
+    enabled_admins = server.db.value("SELECT COUNT(*) FROM users WHERE organisation_id = ? "
+                                     "AND disabled = 0 AND (roles & 32) <> 0",
+                                     me["organisation_id"])
+    assert enabled_admins == "1", results
 
 
 def test_concurrent_vehicle_adds_keep_the_limit(server_factory):
