@@ -1495,12 +1495,14 @@ static void test_pg_migrate_concurrent(void **state)
         args[i] = (struct migrate_arg){.db = &fx->db, .start = &start, .rc = -1};
         assert_int_equal(pthread_create(&threads[i], NULL, migrate_thread, &args[i]), 0);
     }
+    /* Every thread joined before any assertion leaves this frame, which they write to. */
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(threads[i], NULL);
+    pthread_barrier_destroy(&start);
     for (int i = 0; i < THREADS; i++) {
-        assert_int_equal(pthread_join(threads[i], NULL), 0);
         assert_int_equal(args[i].rc, 0);
         assert_int_equal(args[i].version, latest);
     }
-    pthread_barrier_destroy(&start);
     assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(*) FROM schema_migrations"), latest);
     assert_int_equal(test_db_int(&fx->db, "SELECT COUNT(DISTINCT version) FROM schema_migrations"),
                      latest);
