@@ -6,6 +6,9 @@
  *   na_http_load URL METHOD PATH THREADS REQUESTS [TOKEN] [BODY]
  *
  * In BODY, "{n}" is replaced by a number unique to each request (for unique names).
+ * URL and PATH may be comma-separated lists: thread t uses the (t mod n)th of each, to
+ * split the load between several servers (nodes on one database) or to give each thread
+ * a record of its own (a visit to check in on) instead of all contending for one.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -40,6 +43,19 @@ static size_t discard(char *p, size_t size, size_t n, void *user)
     return size * n;
 }
 
+/* The (i mod n)th item of the comma-separated list, into dst. */
+static void list_item(const char *list, int64_t i, char *dst, size_t size)
+{
+    int64_t n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    const char *start = list;
+    for (int64_t k = i % n; k > 0; k--)
+        start = strchr(start, ',') + 1;
+    size_t len = strcspn(start, ",");
+    snprintf(dst, size, "%.*s", (int)(len < size ? len : size - 1), start);
+}
+
 /* BODY with "{n}" replaced by n, into dst. */
 static void fill_body(const char *tmpl, long long n, char *dst, size_t size)
 {
@@ -53,14 +69,16 @@ static void fill_body(const char *tmpl, long long n, char *dst, size_t size)
 static void *run(void *arg)
 {
     struct job *j = arg;
-    char url[1024], auth[256], body[4096];
+    char url[2048], base[1024], path[1024], auth[256], body[4096];
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     if (j->token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", j->token);
         h = curl_slist_append(h, auth);
     }
-    snprintf(url, sizeof url, "%s%s", j->url, j->path);
+    list_item(j->url, j->index, base, sizeof base);
+    list_item(j->path, j->index, path, sizeof path);
+    snprintf(url, sizeof url, "%s%s", base, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, j->method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
