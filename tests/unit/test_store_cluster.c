@@ -13,8 +13,9 @@
 
 #include <cmocka.h>
 
+#include "store_test_db.h"
+
 #include "core/roles.h"
-#include "db_fixture.h"
 #include "store/store.h"
 #include "store/store_cluster.h"
 #include "store/store_watch.h"
@@ -24,19 +25,27 @@
 #define MIN 60000LL
 
 struct fx {
-    struct db_fixture db;
+    struct test_db db;
     struct store *a; /* node "a" */
     struct store *b; /* node "b" */
     int64_t org, worker;
 };
 
+/* A connection to the test's database as node. */
+static int open_node(struct fx *f, const char *node, struct store **out)
+{
+    struct store_config cfg = test_db_config(&f->db, 2000);
+    cfg.node = node;
+    return store_open(&cfg, out);
+}
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    db_fixture_init(&f->db);
-    assert_int_equal(db_fixture_open(&f->db, "a", 2000, &f->a), 0);
-    assert_int_equal(db_fixture_open(&f->db, "b", 2000, &f->b), 0);
+    test_db_init(&f->db, "cluster");
+    assert_int_equal(open_node(f, "a", &f->a), 0);
+    assert_int_equal(open_node(f, "b", &f->b), 0);
     assert_int_equal(store_migrate(f->a, NULL), 0);
     assert_int_equal(store_org_create(f->a, "org", false, T0, &f->org), 0);
     struct user_new u = {.organisation_id = f->org,
@@ -54,7 +63,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     store_close(f->a);
     store_close(f->b);
-    db_fixture_fini(&f->db);
+    test_db_fini(&f->db);
     free(f);
     return 0;
 }
@@ -231,7 +240,7 @@ static void test_adopt_from_silent_node(void **state)
     assert_int_equal(adopt(f->b, DUE_VISIT, "a", T0 + 1, 10, &rows), 0);
     free(rows);
     assert_int_equal(store_node_forget(f->b, "a", T0 + 1), 0);
-    assert_int_equal(db_fixture_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 0);
+    assert_int_equal(test_db_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 0);
 }
 
 /* Adoption goes by batches of limit, and leaves a node that came back alone. */
@@ -249,14 +258,14 @@ static void test_adopt_limit_and_return(void **state)
     assert_int_equal(adopt(f->b, DUE_VISIT, "a", T0 + 1, 10, &rows), 0);
     free(rows);
     assert_int_equal(store_node_forget(f->b, "a", T0 + 1), 0);
-    assert_int_equal(db_fixture_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 1);
+    assert_int_equal(test_db_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 1);
     /* Silent again and still owning rows: not forgotten until they are taken. */
     assert_int_equal(store_node_forget(f->b, "a", T0 + 6000), 0);
-    assert_int_equal(db_fixture_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 1);
+    assert_int_equal(test_db_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 1);
     assert_int_equal(adopt(f->b, DUE_VISIT, "a", T0 + 6000, 10, &rows), 3);
     free(rows);
     assert_int_equal(store_node_forget(f->b, "a", T0 + 6000), 0);
-    assert_int_equal(db_fixture_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 0);
+    assert_int_equal(test_db_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 0);
 }
 
 /* Rows of no node at all (an older schema's, or a node whose row is gone) are taken too;
@@ -269,10 +278,10 @@ static void test_adopt_orphans(void **state)
     int64_t closed = active_visit(f, f->a, T0 + 30 * MIN);
     char sql[160];
     snprintf(sql, sizeof sql, "UPDATE visits SET owner = NULL WHERE id = %lld", (long long)v1);
-    db_fixture_exec(&f->db, sql);
+    test_db_exec(&f->db, sql);
     snprintf(sql, sizeof sql, "UPDATE visits SET state = 3, owner = NULL WHERE id = %lld",
              (long long)closed);
-    db_fixture_exec(&f->db, sql);
+    test_db_exec(&f->db, sql);
     /* a never heartbeat: it has no row in nodes, so v2 is of no node either. */
     assert_int_equal(store_node_heartbeat(f->b, T0), 0);
     struct adopted_row *rows = NULL;
@@ -283,7 +292,7 @@ static void test_adopt_orphans(void **state)
     assert_true(owns(f->b, DUE_VISIT, v2));
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM visits WHERE id = %lld AND owner IS NULL",
              (long long)closed);
-    assert_int_equal(db_fixture_int(&f->db, sql), 1);
+    assert_int_equal(test_db_int(&f->db, sql), 1);
 }
 
 static void test_owns_missing_row(void **state)
@@ -305,7 +314,7 @@ static void test_adopt_skips_held_rows(void **state)
 {
     struct fx *f = *state;
     struct store *c = NULL;
-    assert_int_equal(db_fixture_open(&f->db, "c", 2000, &c), 0);
+    assert_int_equal(open_node(f, "c", &c), 0);
     for (int i = 0; i < 4; i++)
         active_visit(f, f->a, T0 + (10 + i) * MIN);
     assert_int_equal(store_node_heartbeat(f->a, T0), 0);
@@ -345,7 +354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_adopt_skips_held_rows, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("store_cluster", both, NULL, NULL);
-    if (db_fixture_is_pg())
+    if (test_db_is_pg())
         failed += cmocka_run_group_tests_name("store_cluster_pg", pg_only, NULL, NULL);
     return failed;
 }
