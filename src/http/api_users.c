@@ -345,7 +345,11 @@ static int keep_an_admin(struct request *r, const struct user_row *before,
     if (!was_admin || stays_admin)
         return 0;
     int64_t admins;
-    int rc = store_user_count_with_roles(r->st, r->who.organisation_id, ROLE_ADMIN, &admins);
+    /* Two admins disabling each other at once on two nodes: the second counts after the
+     * first committed. */
+    int rc = store_org_lock(r->st, r->who.organisation_id);
+    if (!rc)
+        rc = store_user_count_with_roles(r->st, r->who.organisation_id, ROLE_ADMIN, &admins);
     if (!rc && admins <= 1)
         rc = request_fail(r, -NA_ECONFLICT, p->set_roles ? "roles" : "disabled",
                           "the organisation would have no administrator");

@@ -29,6 +29,8 @@ int store_open(const struct store_config *cfg, struct store **out)
     st = xcalloc(1, sizeof *st);
     st->ops = pg ? &db_pg_ops : &db_sqlite_ops;
     st->node = xstrdup(cfg->node && cfg->node[0] ? cfg->node : "local");
+    st->on_events = cfg->on_events;
+    st->on_events_arg = cfg->on_events_arg;
     dc.path = cfg->path;
     dc.url = cfg->url;
     dc.busy_timeout_ms = cfg->busy_timeout_ms;
@@ -49,6 +51,7 @@ void store_close(struct store *st)
         return;
     if (st->in_tx)
         store_rollback(st);
+    st_events_clear(st);
     st->ops->close(st->db);
     free(st->node);
     free(st);
@@ -89,10 +92,14 @@ int store_begin(struct store *st)
 
 int store_commit(struct store *st)
 {
+    size_t n_events = 0;
     int rc;
     if (!st->in_tx)
         return -NA_ESTORE;
-    rc = st->ops->exec(st->db, "COMMIT");
+    /* The events go last, so that their lock is held only for the commit itself. */
+    rc = st_events_flush(st, &n_events);
+    if (rc == 0)
+        rc = st->ops->exec(st->db, "COMMIT");
     if (rc < 0) {
         /* Leave no transaction half open: the caller reports the failure. */
         store_rollback(st);
@@ -100,6 +107,8 @@ int store_commit(struct store *st)
     }
     st->in_tx = false;
     writer_release(st);
+    if (n_events && st->on_events)
+        st->on_events(st->on_events_arg);
     return 0;
 }
 
@@ -107,6 +116,7 @@ void store_rollback(struct store *st)
 {
     int rc;
 
+    st_events_clear(st);
     if (!st->in_tx)
         return;
     st->in_tx = false;
@@ -314,6 +324,19 @@ int store_org_rename(struct store *st, int64_t org_id, const char *name)
         return -NA_EINVAL;
     return st_exec_id(st, "UPDATE organisations SET name = ? WHERE id = ? RETURNING id",
                       PARAMS(P_TEXT(name), P_I64(org_id)), NULL);
+}
+
+int store_org_lock(struct store *st, int64_t org_id)
+{
+    struct db_stmt *s = NULL;
+    if (!st->in_tx)
+        return -NA_ESTORE;
+    int rc =
+        st_stmt_locked(st, "SELECT id FROM organisations WHERE id = ?", PARAMS(P_I64(org_id)), &s);
+    if (rc == 0)
+        rc = st_step(st, s);
+    st_done(st, s);
+    return rc < 0 ? rc : rc == DB_ROW ? 0 : -NA_ENOTFOUND;
 }
 
 int store_org_count(struct store *st, int64_t *out_n)

@@ -35,6 +35,10 @@ struct store_config {
      * that this connection writes are scheduled by it (store_cluster.h). */
     const char *node;
     int64_t lease_ms; /* a node whose heartbeat is older than this is taken for dead */
+    /* Called (any thread) after a commit that wrote events (store_events.h), so that this
+     * process's readers of the live stream look at once; NULL: nobody to tell. */
+    void (*on_events)(void *arg);
+    void *on_events_arg;
 };
 
 /* Opens (creating if missing) the database. Caller closes with store_close. */
@@ -90,6 +94,12 @@ int store_org_get(struct store *st, int64_t org_id, struct org_row *out);
 int store_org_list(struct store *st, int64_t after_id, int limit, struct org_row **out_rows,
                    size_t *out_n);
 int store_org_rename(struct store *st, int64_t org_id, const char *name);
+/*
+ * In a transaction: holds the organisation until commit, for a check of the whole
+ * organisation (that an administrator remains) that writers on other connections must
+ * not interleave with. On SQLite, whose writers already exclude each other, only checks.
+ */
+int store_org_lock(struct store *st, int64_t org_id);
 int store_org_count(struct store *st, int64_t *out_n);
 
 /* ---- teams ---- */

@@ -189,8 +189,10 @@ int store_user_get(struct store *st, int64_t org_id, int64_t user_id, struct use
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = st_stmt(st, "SELECT " USER_COLS " FROM users u WHERE u.id = ? AND u.organisation_id = ?",
-                 PARAMS(P_I64(user_id), P_I64(org_id)), &s);
+    /* Locked in a transaction: the vehicle limit is counted on this very row. */
+    rc = st_stmt_locked(
+        st, "SELECT " USER_COLS " FROM users u WHERE u.id = ? AND u.organisation_id = ?",
+        PARAMS(P_I64(user_id), P_I64(org_id)), &s);
     if (rc < 0)
         return rc;
     return user_get_one(st, s, out);
