@@ -32,6 +32,14 @@ enum user_layer access_user_layer(const struct principal *p, int64_t target_user
     return USER_LAYER_DIRECTORY;
 }
 
+bool access_sees_visit(const struct principal *p, int64_t worker_id, int64_t buddy_id,
+                       const int64_t *worker_team_ids, size_t n_teams)
+{
+    return worker_id == p->user_id || (buddy_id && buddy_id == p->user_id) ||
+           access_has_role(p, ACCESS_VISIT_ROLES) ||
+           access_manages_any(p, worker_team_ids, n_teams);
+}
+
 bool access_can_manage_team(const struct principal *p, int64_t team_id)
 {
     return access_has_role(p, ROLE_ADMIN) || access_manages_any(p, &team_id, 1);

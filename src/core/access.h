@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/roles.h"
+
 /*
  * Who may see and do what (need to know, DESIGN.md). Pure rules over ids and roles: the
  * caller loads the facts (the viewer's roles and managed teams, the target's teams) and
@@ -39,6 +41,18 @@ bool access_manages_any(const struct principal *p, const int64_t *team_ids, size
 /* The deepest layer of the target user that p may see. */
 enum user_layer access_user_layer(const struct principal *p, int64_t target_user_id,
                                   const int64_t *target_team_ids, size_t n_teams);
+/* Roles that see every visit of their organisation (and so its cases and events). */
+#define ACCESS_VISIT_ROLES (ROLE_ADMIN | ROLE_SENIOR_MANAGER | ROLE_OPERATOR)
+
+/*
+ * Whether p sees a visit of worker_id watched by buddy_id (docs/api.md, "Visits"): its
+ * worker and buddy, the line managers of the worker's teams (worker_team_ids[0..n_teams)),
+ * senior managers, operators and admins. The visit's cases and the live events of both
+ * are seen by the same people. A caller that has not loaded the worker's teams may pass
+ * none first: a true answer stands, a false one may turn true with the teams.
+ */
+bool access_sees_visit(const struct principal *p, int64_t worker_id, int64_t buddy_id,
+                       const int64_t *worker_team_ids, size_t n_teams);
 /* True when p may add or remove members of the team (admin or its line manager). */
 bool access_can_manage_team(const struct principal *p, int64_t team_id);
 /* True when p may change the target's own-profile fields (the user or an admin). */

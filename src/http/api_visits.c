@@ -14,7 +14,7 @@
 #include "util/log.h"
 #include "watch/watch.h"
 
-#define WATCH_ROLES (ROLE_ADMIN | ROLE_SENIOR_MANAGER | ROLE_OPERATOR)
+#define WATCH_ROLES ACCESS_VISIT_ROLES
 
 /* ---- who may do what ---- */
 
@@ -30,9 +30,16 @@ static int manages_user(struct request *r, int64_t user_id, bool *out)
 
 int api_visit_visible(struct request *r, const struct visit_row *v, bool *out)
 {
-    *out = v->worker_id == r->who.user_id || v->buddy_id == r->who.user_id ||
-           access_has_role(&r->who, WATCH_ROLES);
-    return *out ? 0 : manages_user(r, v->worker_id, out);
+    struct user_row worker = {0};
+    /* The worker's teams only matter to a line manager: read them only then. */
+    *out = access_sees_visit(&r->who, v->worker_id, v->buddy_id, NULL, 0);
+    if (*out || !r->who.n_managed_team_ids)
+        return 0;
+    int rc = store_user_get(r->st, r->who.organisation_id, v->worker_id, &worker);
+    *out = !rc && access_sees_visit(&r->who, v->worker_id, v->buddy_id, worker.team_ids,
+                                    worker.n_team_ids);
+    user_row_fini(&worker);
+    return rc;
 }
 
 /* Planning for someone: themselves, their line manager, a senior manager, an admin. */

@@ -143,6 +143,36 @@ static void test_access_manage_team_and_profile(void **state)
     assert_false(access_has_role(&senior, 0));
 }
 
+static void test_access_sees_visit(void **state)
+{
+    const int64_t worker_teams[] = {10, 11};
+    const int64_t manages_11[] = {11};
+    const int64_t manages_12[] = {12};
+    (void)state;
+    /* A visit of worker 5 watched by buddy 6, the worker in teams 10 and 11. */
+    struct principal worker = person(5, ROLE_WORKER, NULL, 0);
+    struct principal buddy = person(6, ROLE_WORKER, NULL, 0);
+    struct principal colleague = person(7, ROLE_WORKER, NULL, 0);
+    struct principal lm = person(8, ROLE_MANAGER, manages_11, 1);
+    struct principal other_lm = person(9, ROLE_MANAGER, manages_12, 1);
+    struct principal lsms = person(4, ROLE_LSMS, NULL, 0);
+    assert_true(access_sees_visit(&worker, 5, 6, worker_teams, 2));
+    assert_true(access_sees_visit(&buddy, 5, 6, worker_teams, 2));
+    assert_false(access_sees_visit(&colleague, 5, 6, worker_teams, 2));
+    assert_true(access_sees_visit(&lm, 5, 6, worker_teams, 2));
+    /* Without the worker's teams a line manager is not (yet) seen to see it. */
+    assert_false(access_sees_visit(&lm, 5, 6, NULL, 0));
+    assert_false(access_sees_visit(&other_lm, 5, 6, worker_teams, 2));
+    assert_false(access_sees_visit(&lsms, 5, 6, worker_teams, 2));
+    /* No buddy: nobody is the buddy (user ids are positive). */
+    assert_false(access_sees_visit(&colleague, 5, 0, NULL, 0));
+    const unsigned everything[] = {ROLE_ADMIN, ROLE_SENIOR_MANAGER, ROLE_OPERATOR};
+    for (size_t i = 0; i < 3; i++) {
+        struct principal p = person(20, everything[i], NULL, 0);
+        assert_true(access_sees_visit(&p, 5, 0, NULL, 0));
+    }
+}
+
 /* ---- throttle ---- */
 
 static void test_throttle_backoff(void **state)
@@ -446,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_role_names_order),
         cmocka_unit_test(test_access_user_layer),
         cmocka_unit_test(test_access_manage_team_and_profile),
+        cmocka_unit_test(test_access_sees_visit),
         cmocka_unit_test(test_throttle_backoff),
         cmocka_unit_test(test_throttle_lock),
         cmocka_unit_test(test_validate_text_limits),
