@@ -81,6 +81,28 @@ struct db_ops {
     bool (*column_is_null)(struct db_stmt *s, int col);
     /* Done with the statement: resets it and clears its parameters (back to the cache). */
     void (*reset)(struct db_stmt *s);
+
+    /*
+     * Telling other processes on the same database of committed events (the live event
+     * stream, store_events.h). All NULL on a backend only one process uses (SQLite), whose
+     * committing code wakes its readers itself.
+     */
+    /* Run in a transaction before its event rows get their ids, holding a lock until the
+     * end of the transaction: ids then become visible in the order they were given, so a
+     * reader that follows the largest id seen misses none. */
+    const char *events_lock_sql;
+    /* One `?`: the notification's text. Run in the transaction; delivered to every
+     * listening connection when it commits, dropped when it rolls back. */
+    const char *notify_sql;
+    /* Starts listening on this connection for notifications on channel (borrowed). */
+    int (*listen)(struct db *db, const char *channel);
+    /*
+     * Waits up to timeout_ms (0: not at all) for notifications on the channels listened
+     * to, or until wake_fd (-1: none) is readable; *out_notified says whether any came
+     * (all pending ones are consumed). -NA_EUNAVAILABLE once the connection is lost: the
+     * caller opens a new one and listens again (what was sent meanwhile is not replayed).
+     */
+    int (*wait_notify)(struct db *db, int timeout_ms, int wake_fd, bool *out_notified);
 };
 
 /* The SQLite driver (sqlite/db_sqlite.c). */

@@ -289,6 +289,22 @@ static const char *const scripts[] = {
     "CREATE INDEX escalations_owner ON escalations (owner, id) WHERE state = 1;\n"
     "CREATE INDEX outbox_owner ON outbox (owner, id) WHERE state = 'pending';\n",
     MIGRATION_END,
+
+    /*
+     * 5: the live event stream (store_events.h). A row is written in the transaction of
+     * the change it reports; readers follow ids, per organisation when replaying.
+     */
+    "CREATE TABLE events (\n"
+    "    id @ID@,\n"
+    "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
+    "    at BIGINT NOT NULL,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    visit_id BIGINT,\n"
+    "    worker_id BIGINT,\n"
+    "    payload TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX events_organisation ON events (organisation_id, id);\n",
+    MIGRATION_END,
 };
 
 /* Index in scripts of the first part of migration version, or -1. */

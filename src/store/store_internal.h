@@ -17,6 +17,11 @@ struct store {
     struct db *db;
     bool in_tx; /* store_begin succeeded and no commit or rollback since */
     char *node; /* store_config.node, owned */
+    /* Events of the open transaction, written at its commit (store_events.c). */
+    struct st_event *events;
+    size_t n_events, cap_events;
+    void (*on_events)(void *arg);
+    void *on_events_arg;
 };
 
 enum db_param_type { DB_PARAM_INT64, DB_PARAM_TEXT, DB_PARAM_ID, DB_PARAM_DOUBLE, DB_PARAM_NULL };
@@ -127,6 +132,12 @@ long st_find_id(const int64_t *ids, size_t n, int64_t id);
 
 /* Appends v to (*arr, *n), growing it by one. */
 void st_push_id(int64_t **arr, size_t *n, int64_t v);
+
+/* Events (store_events.c). In store_commit, before COMMIT: writes the transaction's
+ * events (and notifies other processes); *out_n gets how many there were. */
+int st_events_flush(struct store *st, size_t *out_n);
+/* Forgets the transaction's events (rollback, close). */
+void st_events_clear(struct store *st);
 
 /* Migrations (migrations.c). */
 int migrations_latest(void);

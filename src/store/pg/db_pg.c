@@ -719,6 +719,71 @@ static void db_pg_reset(struct db_stmt *s)
     free(s);
 }
 
+/* ---- notifications for the live event stream (db_ops.listen, wait_notify) ----
+ * Added for store_events.c: LISTEN on a connection of its own, NOTIFY in the committing
+ * transaction (db_ops.notify_sql), and a lock that makes event ids commit in order. */
+
+/* 'notalone' in ASCII plus one: a key of its own, apart from the schema lock. */
+#define DB_PG_EVENTS_LOCK "SELECT pg_advisory_xact_lock(7957707028366847590)"
+
+static int db_pg_listen(struct db *db, const char *channel)
+{
+    char sql[128];
+    char *quoted;
+    int w;
+
+    if (!db_pg_usable(db))
+        return -NA_EUNAVAILABLE;
+    quoted = PQescapeIdentifier(db->conn, channel, strlen(channel));
+    if (!quoted)
+        return -NA_ESTORE;
+    w = snprintf(sql, sizeof sql, "LISTEN %s", quoted);
+    PQfreemem(quoted);
+    if (w < 0 || (size_t)w >= sizeof sql)
+        return -NA_ESTORE;
+    return db_pg_exec(db, sql);
+}
+
+/* Frees every notification libpq has read; true when there was one. */
+static bool db_pg_drain_notifies(struct db *db)
+{
+    PGnotify *n;
+    bool any = false;
+
+    while ((n = PQnotifies(db->conn)) != NULL) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+static int db_pg_wait_notify(struct db *db, int timeout_ms, int wake_fd, bool *out_notified)
+{
+    struct pollfd p[2] = {{.fd = PQsocket(db->conn), .events = POLLIN},
+                          {.fd = wake_fd, .events = POLLIN}};
+
+    *out_notified = false;
+    if (!db_pg_usable(db) || p[0].fd < 0)
+        return -NA_EUNAVAILABLE;
+    /* Notifications that came with an earlier result already wait in libpq. */
+    *out_notified = db_pg_drain_notifies(db);
+    if (*out_notified)
+        return 0;
+    if (poll(p, wake_fd >= 0 ? 2 : 1, timeout_ms) < 0)
+        return -NA_EIO;
+    if (p[0].revents == 0)
+        return 0;
+    /* A server going down sends its FATAL and closes: that ends the session here. */
+    if (!PQconsumeInput(db->conn)) {
+        db->ended = true;
+        return -NA_EUNAVAILABLE;
+    }
+    *out_notified = db_pg_drain_notifies(db);
+    return db_pg_usable(db) ? 0 : -NA_EUNAVAILABLE;
+}
+
+/* ---- end of the notifications' addition ---- */
+
 const struct db_ops db_pg_ops = {
     .name = "postgresql",
     .begin_sql = "BEGIN",
@@ -744,4 +809,9 @@ const struct db_ops db_pg_ops = {
     .column_text = db_pg_column_text,
     .column_is_null = db_pg_column_is_null,
     .reset = db_pg_reset,
+    /* The notifications' addition (above). */
+    .events_lock_sql = DB_PG_EVENTS_LOCK,
+    .notify_sql = "SELECT pg_notify('notalone_events', ?)",
+    .listen = db_pg_listen,
+    .wait_notify = db_pg_wait_notify,
 };

@@ -267,4 +267,9 @@ const struct db_ops db_sqlite_ops = {
     .column_text = db_sqlite_column_text,
     .column_is_null = db_sqlite_column_is_null,
     .reset = db_sqlite_reset,
+    /* One process per SQLite file: the committing code wakes the event stream itself. */
+    .events_lock_sql = NULL,
+    .notify_sql = NULL,
+    .listen = NULL,
+    .wait_notify = NULL,
 };
