@@ -12,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "watch/events.h"
 #include "watch/watch.h"
 
 #define WATCH_ROLES ACCESS_VISIT_ROLES
@@ -400,6 +401,8 @@ static int start_visit(struct request *r, struct visit_row *v)
         rc = store_visit_update(r->st, v);
     if (!rc)
         rc = add_event(r, v, "started", NULL, false, 0, 0);
+    if (!rc)
+        rc = events_add_visit(r->st, EVENT_VISIT_STARTED, v, r->who.user_id, r->now);
     return rc;
 }
 
@@ -583,6 +586,8 @@ int api_visit_checkin(struct request *r)
     if (!rc)
         rc = add_event(r, &v, "checkin", note, has_loc, lat, lon);
     if (!rc)
+        rc = events_add_visit(r->st, EVENT_VISIT_CHECKIN, &v, r->who.user_id, r->now);
+    if (!rc)
         rc = worker_heard(r, &v, "the worker checked in", &e, &outbox);
     if (!rc)
         rc = store_commit(r->st);
@@ -645,6 +650,8 @@ int api_visit_extend(struct request *r)
     }
     if (!rc)
         rc = add_event(r, &v, "extended", reason, false, 0, 0);
+    if (!rc)
+        rc = events_add_visit(r->st, EVENT_VISIT_EXTENDED, &v, r->who.user_id, r->now);
     if (!rc && v.clock.state == VISIT_ACTIVE)
         rc = worker_heard(r, &v, "the worker extended the visit", &e, &outbox);
     else if (!rc)
@@ -706,6 +713,8 @@ int api_visit_end(struct request *r)
         v.close_note = note ? xstrdup(note) : NULL;
         rc = add_event(r, &v, "ended", visit_outcome_name(outcome), false, 0, 0);
     }
+    if (!rc)
+        rc = events_add_visit(r->st, EVENT_VISIT_CLOSED, &v, r->who.user_id, r->now);
     if (!rc)
         rc = worker_heard(r, &v,
                           outcome == VISIT_OUTCOME_WITHDRAWN ? "the worker withdrew from the visit"

@@ -14,6 +14,7 @@
 #include "util/log.h"
 #include "util/secret.h"
 #include "watch/cases.h"
+#include "watch/events.h"
 
 static void st_ids_push(int64_t **arr, size_t *n, int64_t v)
 {
@@ -202,6 +203,20 @@ static int tell_channel(struct watch *w, struct store *st, const struct escalati
     return rc;
 }
 
+/* The live event of a level told: who was told (user ids, an organisation channel). */
+static int level_event(struct store *st, const struct escalation_row *e, int64_t worker_id,
+                       const struct contacts *who, int64_t now)
+{
+    json_t *users = json_array();
+    for (size_t i = 0; i < who->n_users; i++)
+        json_array_append_new(users, json_integer(who->users[i]));
+    json_t *extra = json_pack("{s:o,s:o}", "told_user_ids", users, "told_channel_id",
+                              who->channel_id ? json_integer(who->channel_id) : json_null());
+    int rc = events_add_case(st, EVENT_CASE_LEVEL, e, worker_id, 0, now, extra);
+    json_decref(extra);
+    return rc;
+}
+
 /* Tells every contact of the case's current level, with the information pack. */
 static int tell_level(struct watch *w, struct store *st, const struct escalation_row *e,
                       const struct visit_row *v, const struct escalation_policy *p, int64_t now,
@@ -239,6 +254,8 @@ static int tell_level(struct watch *w, struct store *st, const struct escalation
         rc = tell_channel(w, st, e, &n, who.channel_id, now, outbox);
     if (!rc && !who.n_users && !who.channel_id)
         rc = add_step(st, e, now, "unreachable", 0, 0, 0, "no contact at this level");
+    if (!rc)
+        rc = level_event(st, e, v->worker_id, &who, now);
     json_decref(payload);
     json_decref(pack);
     buf_fini(&subject);
@@ -289,6 +306,8 @@ int case_open(struct watch *w, struct store *st, const struct visit_row *v, int6
     rc = store_escalation_create(st, out, &out->id);
     if (!rc)
         rc = add_step(st, out, now, "opened", 0, 0, 0, NULL);
+    if (!rc)
+        rc = events_add_case(st, EVENT_CASE_OPENED, out, v->worker_id, 0, now, NULL);
     if (!rc)
         rc = passed_over(st, out, reachable, 0, out->c.level, now);
     if (!rc)
@@ -390,8 +409,8 @@ static int tell_outcome(struct watch *w, struct store *st, const struct escalati
 }
 
 static int close_case(struct watch *w, struct store *st, struct escalation_row *e,
-                      const char *step_kind, const char *event, const char *subject,
-                      const char *text, int64_t now, struct id_list *outbox)
+                      int64_t worker_id, const char *step_kind, const char *event,
+                      const char *subject, const char *text, int64_t now, struct id_list *outbox)
 {
     struct visit_event ev = {.visit_id = e->visit_id,
                              .organisation_id = e->organisation_id,
@@ -402,6 +421,8 @@ static int close_case(struct watch *w, struct store *st, struct escalation_row *
     int rc = store_escalation_update(st, e);
     if (!rc)
         rc = store_visit_event_add(st, &ev);
+    if (!rc)
+        rc = events_add_case(st, EVENT_CASE_RESOLVED, e, worker_id, e->resolved_by, now, NULL);
     if (!rc)
         rc = add_step(st, e, now, step_kind, e->resolved_by, 0, 0, e->outcome_note);
     if (!rc)
@@ -436,13 +457,15 @@ int watch_worker_safe(struct watch *w, struct store *st, const struct visit_row 
     snprintf(text, sizeof text, "%s is safe: %s at %s. Nothing more needs doing.",
              worker_name(pack), how, time_format_iso(now, at, sizeof at));
     json_decref(pack);
-    return close_case(w, st, out, "worker_safe", "escalation.safe", subject, text, now, outbox);
+    return close_case(w, st, out, v->worker_id, "worker_safe", "escalation.safe", subject, text,
+                      now, outbox);
 }
 
 int watch_acknowledge(struct watch *w, struct store *st, struct escalation_row *e, int64_t user_id,
                       int64_t now)
 {
     struct escalation_policy p;
+    struct visit_row v = {0};
     (void)w;
     case_policy(e, &p);
     int rc = escalation_acknowledge(&e->c, &p, user_id, now);
@@ -450,6 +473,12 @@ int watch_acknowledge(struct watch *w, struct store *st, struct escalation_row *
         rc = store_escalation_update(st, e);
     if (!rc)
         rc = add_step(st, e, now, "acknowledged", user_id, 0, 0, NULL);
+    /* The event names the worker, whom the case does not. */
+    if (!rc)
+        rc = store_visit_get(st, e->organisation_id, e->visit_id, &v);
+    if (!rc)
+        rc = events_add_case(st, EVENT_CASE_ACKNOWLEDGED, e, v.worker_id, user_id, now, NULL);
+    visit_row_fini(&v);
     return rc;
 }
 
@@ -476,6 +505,8 @@ static int rearm_visit(struct watch *w, struct store *st, struct visit_row *v, i
         rc = store_visit_update(st, v);
     if (!rc)
         rc = store_visit_event_add(st, &ev);
+    if (!rc)
+        rc = events_add_visit(st, EVENT_VISIT_CHECKIN, v, user_id, now);
     return rc;
 }
 
@@ -507,7 +538,8 @@ int watch_resolve(struct watch *w, struct store *st, struct escalation_row *e, i
     snprintf(subject, sizeof subject, "Escalation for %s closed: %s", worker_name(pack),
              outcome == ESCALATION_OUTCOME_POLICE ? "with the police" : "safe");
     json_decref(pack);
-    rc = close_case(w, st, e, "resolved", "escalation.resolved", subject, text, now, outbox);
+    rc = close_case(w, st, e, v.worker_id, "resolved", "escalation.resolved", subject, text, now,
+                    outbox);
     if (!rc && outcome == ESCALATION_OUTCOME_SAFE)
         rc = rearm_visit(w, st, &v, user_id, how, now);
     if (!rc && v_out)

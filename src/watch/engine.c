@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "watch/cases.h"
+#include "watch/events.h"
 
 #define RETRY_FAILED_JOB_MS  (30 * 1000)
 #define RETRY_UNAVAILABLE_MS 1000
@@ -65,6 +66,8 @@ static int on_deadline(struct watch *w, int64_t visit_id, int64_t now, struct fo
                              .kind = "deadline_missed",
                              .at = now};
     rc = store_visit_event_add(w->st, &ev);
+    if (!rc)
+        rc = events_add_visit(w->st, EVENT_VISIT_OVERDUE, &v, 0, now);
     if (!rc)
         rc = case_open(w, w->st, &v, now, &e, &f->outbox);
     if (!rc)
