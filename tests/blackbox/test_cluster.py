@@ -583,6 +583,10 @@ def readyz_burst(node, clients=8, each=4):
 
 
 def test_database_restarted_and_crashed_under_load(server_factory, private_pg, webhook_sink):
+    # The nodes run on the real clock: a simulated one cannot be moved while the database
+    # is away (the clock's route authenticates through it). A restart lasts about a second,
+    # too short to aim a deadline at, so for the deadline the database is also cut off
+    # from the nodes (ALLOW_CONNECTIONS false) from before it falls due until after.
     db = private_pg.createdb()
     (a, b), token = start_nodes(server_factory, ["node-a", "node-b"], database=db, lease=30,
                                 simulated=False)
