@@ -46,6 +46,8 @@ static const struct setting settings[] = {
      "concurrent HTTP connections [1024]"},
     {"request_timeout", SET_DURATION, OFF(request_timeout_s), 1, 3600,
      "idle connection timeout [30s]"},
+    {"max_streams", SET_INT, OFF(max_streams), 0, 100000,
+     "live event streams (GET /api/v1/events) open at once on this node; more get 503 [256]"},
     {"organisation_name", SET_STRING, OFF(organisation_name), 0, 0,
      "name of the host organisation created at first start [notalone]"},
     {"admin_username", SET_STRING, OFF(admin_username), 0, 0,
@@ -80,6 +82,7 @@ void config_init(struct config *cfg)
     cfg->session_ttl_s = 12 * 3600;
     cfg->max_connections = 1024;
     cfg->request_timeout_s = 30;
+    cfg->max_streams = 256;
     cfg->organisation_name = xstrdup("notalone");
     cfg->admin_username = xstrdup("admin");
     cfg->reminder_before_s = 300;

@@ -26,6 +26,7 @@ struct config {
     int64_t session_ttl_s;
     int64_t max_connections;
     int64_t request_timeout_s;
+    int64_t max_streams;     /* live event streams (GET /api/v1/events) open at once */
     char *organisation_name; /* the host organisation created at first start */
     char *admin_username;    /* its first administrator */
     char *simulated_clock;   /* RFC 3339 start of a simulated clock (tests); NULL: real */

@@ -13,6 +13,7 @@
 #include "http/api.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "http/stream.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -79,8 +80,12 @@ static struct watch_config watch_settings(const struct config *cfg, const struct
     return wc;
 }
 
-/* Serves until SIGTERM or SIGINT. */
-static int serve(const struct config *cfg, const struct store_config *sc, struct api *api)
+/* Unsent bytes of one event stream: a replay of 1000 events fits. */
+#define STREAM_BUFFER_BYTES (512u << 10)
+#define STREAM_KEEPALIVE_MS 15000
+
+/* Serves until SIGTERM or SIGINT. sc gains the hook that wakes the event stream. */
+static int serve(const struct config *cfg, struct store_config *sc, struct api *api)
 {
     char host[256], url[4200];
     int port;
@@ -101,8 +106,19 @@ static int serve(const struct config *cfg, const struct store_config *sc, struct
     /* Blocked before any thread starts, so only sigwait below receives them. */
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    struct stream_hub_config hc = {.store = sc,
+                                   .clock = api->clock,
+                                   .max_streams = (size_t)cfg->max_streams,
+                                   .max_buffer_bytes = STREAM_BUFFER_BYTES,
+                                   .keepalive_ms = STREAM_KEEPALIVE_MS};
+    int rc = stream_hub_new(&hc, &api->events);
+    if (rc)
+        fatal("events_failed", "code=%s", na_error_code(rc));
+    /* Every connection opened from here on tells the hub of its commits of events. */
+    sc->on_events = stream_hub_wake;
+    sc->on_events_arg = api->events;
     struct watch_config wc = watch_settings(cfg, api->clock, sc, url, sizeof url);
-    int rc = watch_new(&wc, &api->watch);
+    rc = watch_new(&wc, &api->watch);
     if (!rc)
         rc = watch_start(api->watch);
     if (rc)
@@ -118,6 +134,8 @@ static int serve(const struct config *cfg, const struct store_config *sc, struct
     log_info("stopping", "signal=%d", sig);
     server_stop(srv);
     watch_free(api->watch);
+    /* After the watch, whose last commits still wake it. */
+    stream_hub_free(api->events);
     log_info("stopped", "%s", "");
     return 0;
 }

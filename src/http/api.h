@@ -24,11 +24,14 @@
 /* Settings and services every handler may use. Read-only once the server runs. */
 struct watch;
 struct visit_row;
+struct stream_hub;
+struct stream;
 
 struct api {
     const struct clock *clock;
     struct clock *simulated_clock; /* the same clock when simulated (tests); else NULL */
     struct watch *watch;           /* deadlines, escalation, notifications */
+    struct stream_hub *events;     /* the live event stream (http/stream.h) */
     int64_t session_ttl_ms;
     struct metrics *metrics;
     /* Verified against when a login names no user, so that the answer takes as long. */
@@ -47,6 +50,8 @@ struct request {
     struct principal who;
     int64_t credential_id;     /* the session or API key presented */
     int64_t *managed_team_ids; /* owned by the server */
+    /* Hex SHA-256 of the token presented ("" before authentication). */
+    char token_hash[SECRET_HASH_HEX + 1];
     int64_t now;
 
     /* The answer. */
@@ -54,6 +59,9 @@ struct request {
     json_t *answer;  /* JSON answer (the server frees it); NULL with status 204 */
     struct buf text; /* or a text answer, when content_type is set */
     const char *content_type;
+    /* or a live event stream (api_events.c): the server answers 200 text/event-stream and
+     * the response owns it from then on */
+    struct stream *stream;
     char err_field[128];
     char err_message[256];
     int64_t retry_after_s;
@@ -81,6 +89,8 @@ extern const size_t api_routes_count;
 
 /* Value of a query parameter (borrowed, valid during the request) or NULL. */
 const char *request_query(struct request *r, const char *name);
+/* Value of a request header (borrowed, valid during the request) or NULL. */
+const char *request_header(struct request *r, const char *name);
 
 /*
  * Sets status and JSON answer (takes ownership of answer). Returns 0. 204 answers with no
@@ -160,6 +170,7 @@ int api_channel_list(struct request *r);
 int api_channel_create(struct request *r);
 int api_channel_delete(struct request *r);
 int api_test_clock(struct request *r);
+int api_events(struct request *r);
 
 /*
  * A new one-time password (shown once to whoever creates the account) and its Argon2id

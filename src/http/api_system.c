@@ -1,6 +1,7 @@
 /* Health, readiness and metrics: for load balancers and monitoring, no authentication. */
 #include "http/api.h"
 #include "http/metrics.h"
+#include "http/stream.h"
 #include "util/error.h"
 #include "watch/watch.h"
 
@@ -40,6 +41,11 @@ int api_metrics(struct request *r)
                          ws.scheduled, (unsigned long long)ws.fired,
                          (double)ws.max_lateness_ms / 1000.0, (unsigned long long)ws.taken_over);
     }
+    if (!rc && r->api->events)
+        rc = buf_appendf(&r->text,
+                         "# HELP notalone_event_streams Live event streams open on this node.\n"
+                         "# TYPE notalone_event_streams gauge\nnotalone_event_streams %zu\n",
+                         stream_hub_count(r->api->events));
     if (rc)
         return rc;
     r->status = 200;

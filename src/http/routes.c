@@ -47,6 +47,7 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/escalations/{id}/acknowledge", api_escalation_acknowledge, 0},
     {"POST", "/api/v1/escalations/{id}/resolve", api_escalation_resolve, ROUTE_BODY},
     {"GET", "/api/v1/ack/{token}", api_ack_link, ROUTE_PUBLIC},
+    {"GET", "/api/v1/events", api_events, 0},
     {"GET", "/api/v1/escalation-policy", api_policy_get, 0},
     {"PUT", "/api/v1/escalation-policy", api_policy_put, ROUTE_BODY},
     {"GET", "/api/v1/teams/{id}/escalation-policy", api_team_policy_get, 0},

@@ -15,6 +15,7 @@
 
 #include "http/json_in.h"
 #include "http/metrics.h"
+#include "http/stream.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -109,6 +110,11 @@ static void pool_release(struct store_pool *p, struct store *st)
 const char *request_query(struct request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *request_header(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 int request_answer(struct request *r, int status, json_t *answer)
@@ -214,6 +220,30 @@ static enum MHD_Result answer_error(struct MHD_Connection *c, struct exchange *x
     return finish(x, queue_bytes(c, r->status, body, len, "application/json", r));
 }
 
+/* Most bytes libmicrohttpd takes from a stream at a time. */
+#define STREAM_BLOCK (16u << 10)
+
+/* A live event stream: a chunked answer read from the stream as the hub fills it. */
+static enum MHD_Result queue_stream(struct MHD_Connection *c, struct request *r)
+{
+    struct stream *st = r->stream;
+    r->stream = NULL;
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, st, stream_response_free);
+    if (!resp) {
+        stream_free(st);
+        return MHD_NO;
+    }
+    stream_set_connection(st, c);
+    add_common_headers(resp, "text/event-stream; charset=utf-8");
+    /* A proxy that buffers answers (nginx) would hold events back. */
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    enum MHD_Result ok = MHD_queue_response(c, 200, resp);
+    /* The response owns the stream: if it was not queued, this frees both. */
+    MHD_destroy_response(resp);
+    return ok;
+}
+
 /*
  * The handler's answer: text, an explicit 204 (request_answer(r, 204, NULL)) or JSON. A
  * JSON answer that is missing (a render or json_pack that failed, or a handler that set
@@ -222,6 +252,11 @@ static enum MHD_Result answer_error(struct MHD_Connection *c, struct exchange *x
 static enum MHD_Result answer_ok(struct MHD_Connection *c, struct exchange *x)
 {
     struct request *r = &x->req;
+    if (r->stream) {
+        x->answered = true;
+        r->status = 200;
+        return finish(x, queue_stream(c, r));
+    }
     if (r->content_type) {
         size_t len = r->text.len;
         x->answered = true;
@@ -306,6 +341,7 @@ static int authenticate(struct request *r, struct MHD_Connection *c)
         .n_managed_team_ids = n_managed,
     };
     r->credential_id = cred.id;
+    memcpy(r->token_hash, hash, sizeof r->token_hash);
     return 0;
 }
 
@@ -460,6 +496,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* A request dropped before it was answered (client gone, shutdown) still ends here. */
     if (!x->answered)
         atomic_fetch_sub(&x->server->in_flight, 1);
+    stream_free(x->req.stream); /* a stream never handed to a response */
     json_decref(x->req.body);
     json_decref(x->req.answer);
     free(x->req.managed_team_ids);
@@ -501,8 +538,9 @@ int server_start(const struct server_config *cfg, const struct api *api, struct 
                        (size_t)(cfg->pool_size > 0 ? cfg->pool_size : cfg->threads));
     if (rc)
         goto fail;
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* Suspend and resume: a live event stream waits without holding a worker thread. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->mhd = MHD_start_daemon(
@@ -537,10 +575,16 @@ void server_stop(struct server *s)
      * answers a moment to be written, before the connections are closed. Idle keep-alive
      * connections are not waited for. */
     MHD_socket listen_fd = MHD_quiesce_daemon(s->mhd);
+    /* Event streams end too: each sends what it has, then its end. None may stay
+     * suspended when the daemon stops; a client that reads nothing is simply cut off. */
+    if (s->api->events)
+        stream_hub_close(s->api->events);
     for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++) {
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
+    if (s->api->events && !stream_hub_wait_empty(s->api->events, 2000))
+        log_warn("streams_cut_off", "streams=%zu", stream_hub_count(s->api->events));
     struct timespec flush = {0, 100 * 1000 * 1000};
     nanosleep(&flush, NULL);
     MHD_stop_daemon(s->mhd);
