@@ -169,8 +169,11 @@ static void db_pg_note(struct db *db)
     PGTransactionStatusType ts;
 
     /* A session that ended keeps the last state seen: it tells whether a transaction
-     * died with it. */
-    if (!db_pg_usable(db))
+     * died with it. A session told it is ending (a FATAL notice right after a COMMIT
+     * that succeeded) still has the state libpq read before: keep that one, or a
+     * committed transaction would pass for an open one and the connection never
+     * reconnect. */
+    if (PQstatus(db->conn) != CONNECTION_OK)
         return;
     ts = PQtransactionStatus(db->conn);
     db->open_tx = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
