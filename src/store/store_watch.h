@@ -105,19 +105,9 @@ int store_visit_events(struct store *st, int64_t org_id, int64_t visit_id,
 int store_visits_buddied_by(struct store *st, int64_t org_id, int64_t user_id, int64_t **out_ids,
                             size_t *out_n);
 
-/* ---- what the scheduler needs at start (any organisation) ---- */
+/* ---- what the scheduler needs (store_cluster.h has the rows it owns) ---- */
 
-struct due_item {
-    int64_t id;
-    int64_t due_at;
-};
-/* Active visits' deadlines; pending reminders; open escalations' level limits; pending
- * outbox deliveries. Caller frees *out. Ordered by id. */
-int store_due_deadlines(struct store *st, struct due_item **out, size_t *out_n);
-int store_due_reminders(struct store *st, struct due_item **out, size_t *out_n);
-int store_due_escalations(struct store *st, struct due_item **out, size_t *out_n);
-int store_due_outbox(struct store *st, struct due_item **out, size_t *out_n);
-/* Same for one organisation-less id lookup: the visit row by id in any organisation. */
+/* The visit row by id in any organisation (the scheduler's jobs carry ids only). */
 int store_visit_get_any(struct store *st, int64_t visit_id, struct visit_row *out);
 
 /* ---- escalation cases ---- */

@@ -16,6 +16,7 @@
 
 #include "core/roles.h"
 #include "store/store.h"
+#include "store/store_cluster.h"
 #include "store/store_internal.h"
 #include "store/store_watch.h"
 #include "util/error.h"
@@ -1302,31 +1303,30 @@ static void test_cross_org_escalations(void **state)
 #define DUE_VISITS 3000
 
 struct due_expect {
-    struct due_item *items;
+    struct adopted_row *items;
     size_t n;
 };
 
-static void due_push(struct due_expect *d, int64_t id, int64_t at)
+static void due_push(struct due_expect *d, int64_t id, int64_t at, int64_t reminder_at)
 {
     d->items = realloc(d->items, (d->n + 1) * sizeof *d->items);
     assert_non_null(d->items);
-    d->items[d->n].id = id;
-    d->items[d->n].due_at = at;
+    d->items[d->n] = (struct adopted_row){.id = id, .due_at = at, .reminder_at = reminder_at};
     d->n++;
 }
 
-/* Runs one of the store_due_* queries and compares with want (then freed). */
-static void due_check(struct store *st, int (*query)(struct store *, struct due_item **, size_t *),
-                      const struct due_expect *want)
+/* Runs store_owned_due for kind over all times and compares with want (then freed). */
+static void due_check(struct store *st, enum due_kind kind, const struct due_expect *want)
 {
-    struct due_item *got = NULL;
+    struct adopted_row *got = NULL;
     size_t n = 0;
 
-    assert_int_equal(query(st, &got, &n), 0);
+    assert_int_equal(store_owned_due(st, kind, INT64_MAX, &got, &n), 0);
     assert_int_equal(n, want->n);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(got[i].id, want->items[i].id);
         assert_int_equal(got[i].due_at, want->items[i].due_at);
+        assert_int_equal(got[i].reminder_at, want->items[i].reminder_at);
     }
     free(got);
     free(want->items);
@@ -1344,12 +1344,14 @@ static void due_visit(int64_t org, int64_t worker, int i, struct visit_row *v)
         v->reminder_at = T0 + 500LL * i;
 }
 
+/* What a node finds to schedule at start: every active visit with its deadline and
+ * reminder, open case limit and pending delivery it owns, across organisations. */
 static void test_due_many(void **state)
 {
     struct fixture *fx = *state;
     int64_t orgs[2] = {mk_org(fx->st, "A"), mk_org(fx->st, "B")};
     int64_t workers[2] = {mk_user(fx->st, orgs[0], "a"), mk_user(fx->st, orgs[1], "b")};
-    struct due_expect dl = {0}, rem = {0}, esc = {0}, ob = {0};
+    struct due_expect vis = {0}, esc = {0}, ob = {0};
     struct visit_row v;
     char key[32];
 
@@ -1361,9 +1363,7 @@ static void test_due_many(void **state)
         due_visit(orgs[o], workers[o], i, &v);
         assert_int_equal(store_visit_create(fx->st, &v, &id), 0);
         if (v.clock.state == VISIT_ACTIVE)
-            due_push(&dl, id, v.clock.deadline_at);
-        if (v.clock.state == VISIT_ACTIVE && v.reminder_at)
-            due_push(&rem, id, v.reminder_at);
+            due_push(&vis, id, v.clock.deadline_at, v.reminder_at);
         if (i % 5 == 1) {
             int64_t c = mk_case(fx->st, orgs[o], id);
             struct escalation_row e;
@@ -1373,7 +1373,7 @@ static void test_due_many(void **state)
             if (i % 10 == 1)
                 e.c.state = ESCALATION_RESOLVED;
             else
-                due_push(&esc, c, e.c.level_due_at);
+                due_push(&esc, c, e.c.level_due_at, 0);
             assert_int_equal(store_escalation_update(fx->st, &e), 0);
             escalation_row_fini(&e);
         }
@@ -1386,28 +1386,27 @@ static void test_due_many(void **state)
             else if (i % 9 == 3)
                 assert_int_equal(store_outbox_mark(fx->st, oid, "failed", 9, 0, "x", T0), 0);
             else
-                due_push(&ob, oid, T0 + 11LL * i);
+                due_push(&ob, oid, T0 + 11LL * i, 0);
         }
     }
     assert_int_equal(store_commit(fx->st), 0);
-    assert_true(dl.n > 900 && rem.n > 500 && esc.n > 250 && ob.n > 300);
+    assert_true(vis.n > 900 && esc.n > 250 && ob.n > 300);
 
-    due_check(fx->st, store_due_deadlines, &dl);
-    due_check(fx->st, store_due_reminders, &rem);
-    due_check(fx->st, store_due_escalations, &esc);
-    due_check(fx->st, store_due_outbox, &ob);
+    due_check(fx->st, DUE_VISIT, &vis);
+    due_check(fx->st, DUE_ESCALATION, &esc);
+    due_check(fx->st, DUE_OUTBOX, &ob);
 }
 
 static void test_due_empty(void **state)
 {
     struct fixture *fx = *state;
-    struct due_item *got = (struct due_item *)1;
+    struct adopted_row *got = (struct adopted_row *)1;
     size_t n = 99;
 
-    assert_int_equal(store_due_deadlines(fx->st, &got, &n), 0);
+    assert_int_equal(store_owned_due(fx->st, DUE_VISIT, INT64_MAX, &got, &n), 0);
     assert_null(got);
     assert_int_equal(n, 0);
-    assert_int_equal(store_due_outbox(fx->st, &got, &n), 0);
+    assert_int_equal(store_owned_due(fx->st, DUE_OUTBOX, INT64_MAX, &got, &n), 0);
     assert_int_equal(n, 0);
 }
 
