@@ -93,3 +93,11 @@ void hex_encode(const unsigned char *src, size_t n, char *dst)
     }
     dst[2 * n] = '\0';
 }
+
+uint32_t str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}

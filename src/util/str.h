@@ -29,6 +29,9 @@ int parse_int64(struct slice s, int64_t min, int64_t max, int64_t *out);
 int parse_duration_s(const char *s, int64_t max_seconds, int64_t *out_seconds);
 
 /* Lowercase hex of n bytes into dst (size >= 2n+1). */
+/* FNV-1a of a NUL-terminated string: cheap and spread enough for small caches' keys. */
+uint32_t str_hash(const char *s);
+
 void hex_encode(const unsigned char *src, size_t n, char *dst);
 
 #endif

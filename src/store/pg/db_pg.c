@@ -24,6 +24,7 @@
 
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/str.h"
 #include "util/log.h"
 
 /*
@@ -72,15 +73,6 @@ struct db {
     struct db_prep *cache[DB_PG_CACHE_MAX];
     size_t n_cache;
 };
-
-static uint32_t sql_hash(const char *s)
-{
-    /* FNV-1a: the cache is small, the hash only spares most strcmp calls. */
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 /* ---- errors ---- */
 
@@ -475,7 +467,7 @@ static int db_pg_prep_new(struct db *db, const char *sql, uint32_t hash, struct 
 
 static int db_pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
-    uint32_t hash = sql_hash(sql);
+    uint32_t hash = str_hash(sql);
     struct db_prep *p;
     struct db_stmt *s;
     int rc;

@@ -10,6 +10,7 @@
 
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/str.h"
 #include "util/log.h"
 
 /*
@@ -32,15 +33,6 @@ struct db {
     struct db_stmt *cache[DB_SQLITE_CACHE_MAX];
     size_t n_cache;
 };
-
-static uint32_t sql_hash(const char *s)
-{
-    /* FNV-1a: the cache is small, the hash only spares most strcmp calls. */
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 /* Maps an SQLite result code to a negated NA_E* code and logs what is not routine. */
 static int db_sqlite_error(sqlite3 *conn, int rc)
@@ -140,7 +132,7 @@ static struct db_stmt *db_sqlite_cache_find(struct db *db, const char *sql, uint
 
 static int db_sqlite_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
-    uint32_t hash = sql_hash(sql);
+    uint32_t hash = str_hash(sql);
     struct db_stmt *s = db_sqlite_cache_find(db, sql, hash);
     bool cache = db->n_cache < DB_SQLITE_CACHE_MAX;
     int rc;
