@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from conftest import (ADMIN_PASSWORD, PASSWORD, activate, assert_error, change_password,
-                      create_org, create_team, create_user, list_all, login, login_raw,
+from conftest import (ADMIN_PASSWORD, PASSWORD, SIM_START, activate, advance, assert_error,
+                      change_password, create_org, create_team, create_user, list_all, login, login_raw,
                       new_account, ok, unique)
 
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -897,10 +897,16 @@ def test_login_time_does_not_reveal_users(shared_server, admin):
                      "invalid_credentials")
         return time.monotonic() - t0
 
-    known = sorted(timed(u) for u in existing)
-    unknown = sorted(timed(unique("nouser")) for _ in range(3))
+    # Medians of several tries each, taken in turns, so that a moment of load on a busy
+    # machine falls on both sides rather than deciding the comparison.
+    known, unknown = [], []
+    for i in range(7):
+        known.append(timed(existing[i % 3]))
+        unknown.append(timed(unique("nouser")))
+    known.sort()
+    unknown.sort()
     # the same work is done for an unknown user: not an order of magnitude faster
-    assert unknown[1] >= 0.4 * known[1], (known, unknown)
+    assert unknown[3] >= 0.4 * known[3], (known, unknown)
 
 
 def test_password_reset_body(shared_server, admin):
@@ -933,7 +939,9 @@ def concurrently(n, fn):
 
 def test_concurrent_logins_are_throttled(server_factory):
     """Attempts made at once are counted before the password is checked, one at a time."""
-    srv = server_factory(extra_args=["--http-threads", "16"])
+    # On a simulated clock the back-off cannot run out while a loaded machine is still
+    # answering the sixteen: what is tested is the counting, not the speed.
+    srv = server_factory(extra_args=["--http-threads", "16", "--simulated-clock", SIM_START])
     acct = new_account(srv, srv.admin(), unique("conc"), ["worker"])
     statuses = [r[0] for r in concurrently(
         16, lambda: login_raw(srv, acct.username, "wrong password"))]
@@ -944,22 +952,23 @@ def test_concurrent_logins_are_throttled(server_factory):
     assert statuses.count(401) <= 3, sorted(statuses)
 
 
-def test_password_change_is_throttled(shared_server, admin):
-    acct = new_account(shared_server, admin, unique("cpthr"), ["worker"])
+def test_password_change_is_throttled(server_factory):
+    # A simulated clock: the back-off passes when the test says, not when a busy machine does.
+    srv = server_factory(extra_args=["--simulated-clock", SIM_START])
+    acct = new_account(srv, srv.admin(), unique("cpthr"), ["worker"])
     for i in range(3):
-        assert_error(login_raw(shared_server, acct.username, "wrong password %d" % i), 401,
+        assert_error(login_raw(srv, acct.username, "wrong password %d" % i), 401,
                      "invalid_credentials")
-    st, body, headers = change_password(shared_server, acct.token, PASSWORD, "brand new password")
+    st, body, headers = change_password(srv, acct.token, PASSWORD, "brand new password")
     assert_error((st, body, headers), 429, "too_many_attempts")
     assert 1 <= int(headers["retry-after"]) <= 2, headers
-    import time
-    time.sleep(1.1)
-    ok(change_password(shared_server, acct.token, PASSWORD, "brand new password"), 204)
+    advance(srv, int(headers["retry-after"]))
+    ok(change_password(srv, acct.token, PASSWORD, "brand new password"), 204)
     # a successful change resets the count, as a login does
     for i in range(2):
-        assert_error(login_raw(shared_server, acct.username, "wrong password %d" % i), 401,
+        assert_error(login_raw(srv, acct.username, "wrong password %d" % i), 401,
                      "invalid_credentials")
-    login(shared_server, acct.username, "brand new password")
+    login(srv, acct.username, "brand new password")
 
 
 def test_last_admin_check_reads_the_target_in_its_transaction(server):
