@@ -694,15 +694,18 @@ def test_database_restarted_and_crashed_under_load(server_factory, private_pg, w
             assert during.count(503) > 0, "no request met the outage"
 
     # every acknowledged check-in is in its visit's timeline, at the time acknowledged
+    # (read from the database itself: a busy run acknowledges more check-ins than the
+    # timeline route returns, and the route is not what is tested here)
     for load in loads:
         assert load.acked, load.tag
-        visit = ok(a.call("GET", "/api/v1/visits/%d" % load.visit_id, token=token))
         stored = {}
-        for e in visit["events"]:
-            if e["kind"] == "checkin":
-                assert e["detail"] not in stored, "check-in %r stored twice" % e["detail"]
-                stored[e["detail"]] = e["at"]
-        lost = [(note, at) for _, note, at in load.acked if stored.get(note) != at]
+        for detail, at_ms in a.db.query("SELECT detail, at FROM visit_events "
+                                        "WHERE visit_id = ? AND kind = 'checkin'",
+                                        load.visit_id):
+            assert detail not in stored, "check-in %r stored twice" % detail
+            stored[detail] = int(at_ms)
+        lost = [(note, at) for _, note, at in load.acked
+                if stored.get(note) != round(parse_time(at).timestamp() * 1000)]
         assert not lost, "%d of %d acknowledged check-ins lost or changed: %r" % (
             len(lost), len(load.acked), lost[:10])
 
