@@ -296,13 +296,16 @@ static void hub_keepalive_locked(struct stream_hub *h)
 struct cred_check {
     uint64_t serial;
     char hash[SECRET_HASH_HEX + 1];
+    unsigned roles; /* as when the stream opened */
     bool revoked;
 };
 
 /*
  * Ends the streams whose credential no longer holds (logged out, expired, revoked, user
- * disabled), as a request with it would be refused now. A storage error leaves them be
- * until the next round.
+ * disabled, a password change now required), as a request with it would be refused now,
+ * and those whose user's roles changed (a demoted operator must stop seeing everything;
+ * reconnecting gets what the new roles allow). A storage error leaves them be until the
+ * next round.
  */
 static void hub_check_credentials(struct stream_hub *h)
 {
@@ -317,6 +320,7 @@ static void hub_check_credentials(struct stream_hub *h)
     c = n ? xcalloc(n, sizeof *c) : NULL;
     for (struct stream *s = h->streams; s; s = s->next, i++) {
         c[i].serial = s->serial;
+        c[i].roles = s->who.roles;
         memcpy(c[i].hash, s->token_hash, sizeof c[i].hash);
     }
     pthread_mutex_unlock(&h->lock);
@@ -324,7 +328,9 @@ static void hub_check_credentials(struct stream_hub *h)
     for (i = 0; i < n; i++) {
         struct credential cred;
         int rc = store_credential_lookup(h->st, c[i].hash, now, &cred);
-        c[i].revoked = rc == -NA_ENOTFOUND || (!rc && cred.disabled);
+        c[i].revoked =
+            rc == -NA_ENOTFOUND ||
+            (!rc && (cred.disabled || cred.password_change_required || cred.roles != c[i].roles));
     }
     pthread_mutex_lock(&h->lock);
     for (struct stream *s = h->streams; s; s = s->next) {

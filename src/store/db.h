@@ -41,7 +41,7 @@ struct db_ops {
     const char *table_exists_sql;
     /*
      * Appended to a SELECT of one row that a write transaction will change, so that a
-     * concurrent writer on another connection waits instead of overwriting: " FOR UPDATE"
+     * concurrent writer on another connection waits instead of overwriting: " FOR NO KEY UPDATE"
      * on PostgreSQL, "" on SQLite (whose write transactions already exclude each other).
      */
     const char *lock_suffix;

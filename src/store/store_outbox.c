@@ -121,9 +121,10 @@ int store_outbox_mark(struct store *st, int64_t id, const char *state, int attem
     return st_exec_id(st,
                       "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, "
                       "last_error = ?, sent_at = CASE WHEN ? = 1 THEN ? ELSE sent_at END "
-                      "WHERE id = ? RETURNING id",
+                      "WHERE id = ? AND owner = ? RETURNING id",
                       PARAMS(P_TEXT(state), P_I64(attempts), P_ID(next_attempt_at),
-                             P_TEXT(last_error), P_BOOL(sent), P_I64(now), P_I64(id)),
+                             P_TEXT(last_error), P_BOOL(sent), P_I64(now), P_I64(id),
+                             P_TEXT(st->node)),
                       NULL);
 }
 

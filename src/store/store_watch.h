@@ -221,7 +221,9 @@ void outbox_rows_free(struct outbox_row *rows, size_t n);
  */
 int store_outbox_add(struct store *st, const struct outbox_row *r, int64_t *out_id);
 int store_outbox_get(struct store *st, int64_t id, struct outbox_row *out);
-/* After an attempt: sent (sent_at = now), retry at next_attempt_at, or failed. */
+/* After an attempt: sent (sent_at = now), retry at next_attempt_at, or failed.
+ * -NA_ENOTFOUND when the row is gone or another node has taken it over meanwhile (its
+ * outcome is then that node's to record). */
 int store_outbox_mark(struct store *st, int64_t id, const char *state, int attempts,
                       int64_t next_attempt_at, const char *last_error, int64_t now);
 /* Outbox rows of a case, oldest first. */

@@ -20,6 +20,8 @@
 #define ADOPT_BATCH 500
 /* Passes between looks for rows no node owns (a scan of the rows with due work). */
 #define ORPHAN_EVERY 30
+/* Passes between looks at this node's own rows due soon (see resync). */
+#define RESYNC_EVERY 10
 
 struct cluster {
     struct watch *w;
@@ -28,7 +30,8 @@ struct cluster {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;
-    bool running;
+    bool running; /* the thread was started (a shared database) */
+    bool joined;
     int64_t lease_ms;
     int64_t period_ms; /* real time between passes */
     unsigned passes;
@@ -77,6 +80,28 @@ static int adopt_from(struct cluster *c, const char *from, int64_t older_than)
     return rc;
 }
 
+/*
+ * Puts this node's rows due before the next look in the timetable again. A commit whose
+ * answer was lost with the connection (the database went away just then) may have
+ * written work this node owns but never scheduled; this finds it within RESYNC_EVERY
+ * passes. Rows already scheduled are only scheduled again at the same time.
+ */
+static int resync(struct cluster *c, int64_t now)
+{
+    static const enum due_kind kinds[] = {DUE_VISIT, DUE_ESCALATION, DUE_OUTBOX};
+    int64_t until = now + (RESYNC_EVERY + 1) * c->period_ms;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        struct adopted_row *rows = NULL;
+        size_t n = 0;
+        int rc = store_owned_due(c->st, kinds[i], until, &rows, &n);
+        if (rc)
+            return rc;
+        watch_schedule_rows(c->w, c->st, kinds[i], rows, n);
+        free(rows);
+    }
+    return 0;
+}
+
 /* One pass: heartbeat, then the work of silent nodes (at start on SQLite: of all). */
 static int pass(struct cluster *c, bool first)
 {
@@ -92,6 +117,8 @@ static int pass(struct cluster *c, bool first)
     store_names_free(names, n);
     if (!rc && (first || c->passes % ORPHAN_EVERY == 0))
         rc = adopt_from(c, NULL, silent_before);
+    if (!rc && !first && c->passes % RESYNC_EVERY == 0)
+        rc = resync(c, now);
     c->passes++;
     return rc;
 }
@@ -155,7 +182,7 @@ uint64_t cluster_taken_over(struct cluster *c)
     return c ? atomic_load(&c->taken_over) : 0;
 }
 
-void cluster_free(struct cluster *c)
+void cluster_stop(struct cluster *c)
 {
     if (!c)
         return;
@@ -163,9 +190,19 @@ void cluster_free(struct cluster *c)
     c->stop = true;
     pthread_cond_broadcast(&c->wake);
     pthread_mutex_unlock(&c->lock);
-    if (c->running) {
+    if (c->running && !c->joined)
         pthread_join(c->thread, NULL);
-        /* A node stopped on purpose (a rolling restart) need not be waited for. */
+    c->joined = true;
+}
+
+void cluster_free(struct cluster *c)
+{
+    if (!c)
+        return;
+    cluster_stop(c);
+    if (c->running) {
+        /* A node stopped on purpose (a rolling restart) need not be waited for: what it
+         * still owns (deliveries left in its queue among them) is taken at once. */
         int rc = store_node_leave(c->st);
         if (rc)
             log_warn("node_leave_failed", "code=%s", na_error_code(rc));

@@ -84,6 +84,12 @@ static void record(struct sender *d, const struct outbox_row *o, int sent, const
         rc = record_step(d, o, sent == 0 ? "delivered" : "delivery_failed", sent ? err : NULL, now);
     if (!rc)
         rc = store_commit(d->st);
+    if (rc == -NA_ENOTFOUND) {
+        /* Taken over while this node was sending: the new owner sends and records it. */
+        store_rollback(d->st);
+        log_warn("delivery_taken_over", "outbox_id=%lld", (long long)o->id);
+        return;
+    }
     if (rc) {
         store_rollback(d->st);
         /* Still pending in storage: try again later rather than lose it. */

@@ -168,12 +168,16 @@ static int on_unreachable(struct watch *w, int64_t outbox_id, int64_t now, struc
 {
     struct outbox_row o = {0};
     struct escalation_row e = {0};
-    bool reachable = true;
+    bool reachable = true, mine = false;
     int rc = store_outbox_get(w->st, outbox_id, &o);
-    if (!rc && o.escalation_id && strcmp(o.event, "escalation.notify") == 0)
-        rc = store_escalation_get_any(w->st, o.escalation_id, &e);
-    else
+    if (rc || !o.escalation_id || strcmp(o.event, "escalation.notify") != 0)
         goto done;
+    /* The case is what changes, so the case's owner acts (a failed notice itself is no
+     * longer anyone's work: after a takeover it still names the node that sent it). */
+    rc = store_owns(w->st, DUE_ESCALATION, o.escalation_id, &mine);
+    if (rc || !mine)
+        goto done;
+    rc = store_escalation_get_any(w->st, o.escalation_id, &e);
     /* Only the level now being told matters, and not once someone holds the case. */
     if (rc || e.c.state != ESCALATION_OPEN || e.c.level != o.level || e.c.acknowledged_by)
         goto done;
@@ -197,10 +201,8 @@ static enum due_kind job_row(int kind)
         return DUE_VISIT;
     case JOB_ESCALATION:
         return DUE_ESCALATION;
-    case JOB_UNREACHABLE:
-        return DUE_OUTBOX;
     }
-    return 0;
+    return 0; /* an unreachable notice acts on its case: on_unreachable checks that */
 }
 
 static int run_job(struct watch *w, const struct sched_job *j, int64_t now, struct followups *f)

@@ -110,10 +110,12 @@ void watch_free(struct watch *w)
         return;
     /* The scheduler's thread hands work to the senders and the senders schedule retries:
      * stop the thread, then the senders, and only then free the timetable. The cluster's
-     * thread schedules work taken over: it stops first. */
-    cluster_free(w->cluster);
+     * thread schedules work taken over: it stops first; the node leaves (the others take
+     * its work at once) only when it no longer fires or sends anything itself. */
+    cluster_stop(w->cluster);
     sched_stop(w->sched);
     deliver_free(w->deliver);
+    cluster_free(w->cluster);
     sched_free(w->sched);
     store_close(w->st);
     free(w->public_url);

@@ -75,6 +75,9 @@ void watch_schedule_rows(struct watch *w, struct store *st, enum due_kind kind,
 /* Heartbeat and taking over the work of silent nodes (cluster.c). Starting takes over
  * what is there to take at once; then a thread does it on shared databases. */
 int cluster_start(struct watch *w, struct cluster **out);
+/* Stops the thread; cluster_free then hands this node's work to the others (call it
+ * once nothing here fires or sends any more). */
+void cluster_stop(struct cluster *c);
 void cluster_free(struct cluster *c);
 /* Rows taken over from silent nodes since start (any thread). */
 uint64_t cluster_taken_over(struct cluster *c);

@@ -249,20 +249,24 @@ def test_last_event_id_replays_what_came_after_then_goes_live(server):
 
 def test_keepalive_and_the_end_of_streams_whose_credential_went(server):
     """Every 15 s a comment; then too each stream's credential is checked again, and the
-    streams of a session logged out, an API key revoked or a user disabled end."""
+    streams of a session logged out, an API key revoked, a user disabled or demoted end."""
     crew = make_crew(server)
     kept = stream(server, crew.worker.token)
     session = login(server, crew.buddy.username, crew.buddy.password)
     made = ok(server.call("POST", "/api/v1/api-keys", token=crew.lm.token,
                           body={"name": "console"}), 201)
     gone = {"logged out": stream(server, session), "revoked": stream(server, made["key"]),
-            "disabled": stream(server, crew.outsider.token)}
+            "disabled": stream(server, crew.outsider.token),
+            "demoted": stream(server, crew.sm.token)}
     try:
         ok(server.call("POST", "/api/v1/logout", token=session), 204)
         ok(server.call("DELETE", "/api/v1/api-keys/%d" % made["api_key"]["id"],
                        token=crew.lm.token), 204)
         ok(server.call("PATCH", "/api/v1/users/%d" % crew.outsider.id, token=crew.admin,
                        body={"disabled": True}))
+        # a senior manager made a worker no longer sees the organisation's events
+        ok(server.call("PATCH", "/api/v1/users/%d" % crew.sm.id, token=crew.admin,
+                       body={"roles": ["worker"]}))
         assert wait_until(lambda: ": keepalive" in kept.comments, timeout=17, interval=0.2), \
             kept.comments
         for why, s in gone.items():
