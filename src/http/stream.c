@@ -297,15 +297,29 @@ struct cred_check {
     uint64_t serial;
     char hash[SECRET_HASH_HEX + 1];
     unsigned roles; /* as when the stream opened */
+    int64_t *teams; /* the teams it managed then (owned copy) */
+    size_t n_teams;
     bool revoked;
 };
+
+/* Whether the teams user_id manages now are those the stream opened with. */
+static bool same_teams(struct store *st, const struct credential *cred, const struct cred_check *c)
+{
+    int64_t *now_ids = NULL;
+    size_t n = 0;
+    if (store_teams_managed_by(st, cred->organisation_id, cred->user_id, &now_ids, &n))
+        return true; /* a storage error is not a change: look again next round */
+    bool same = n == c->n_teams && (n == 0 || !memcmp(now_ids, c->teams, n * sizeof *now_ids));
+    free(now_ids);
+    return same;
+}
 
 /*
  * Ends the streams whose credential no longer holds (logged out, expired, revoked, user
  * disabled, a password change now required), as a request with it would be refused now,
- * and those whose user's roles changed (a demoted operator must stop seeing everything;
- * reconnecting gets what the new roles allow). A storage error leaves them be until the
- * next round.
+ * and those whose user's roles or managed teams changed (a demoted operator must stop
+ * seeing everything; reconnecting gets what the new ones allow). A storage error leaves them be
+ * until the next round.
  */
 static void hub_check_credentials(struct stream_hub *h)
 {
@@ -321,6 +335,11 @@ static void hub_check_credentials(struct stream_hub *h)
     for (struct stream *s = h->streams; s; s = s->next, i++) {
         c[i].serial = s->serial;
         c[i].roles = s->who.roles;
+        c[i].n_teams = s->who.n_managed_team_ids;
+        if (c[i].n_teams) {
+            c[i].teams = xcalloc(c[i].n_teams, sizeof *c[i].teams);
+            memcpy(c[i].teams, s->who.managed_team_ids, c[i].n_teams * sizeof *c[i].teams);
+        }
         memcpy(c[i].hash, s->token_hash, sizeof c[i].hash);
     }
     pthread_mutex_unlock(&h->lock);
@@ -328,9 +347,9 @@ static void hub_check_credentials(struct stream_hub *h)
     for (i = 0; i < n; i++) {
         struct credential cred;
         int rc = store_credential_lookup(h->st, c[i].hash, now, &cred);
-        c[i].revoked =
-            rc == -NA_ENOTFOUND ||
-            (!rc && (cred.disabled || cred.password_change_required || cred.roles != c[i].roles));
+        c[i].revoked = rc == -NA_ENOTFOUND ||
+                       (!rc && (cred.disabled || cred.password_change_required ||
+                                cred.roles != c[i].roles || !same_teams(h->st, &cred, &c[i])));
     }
     pthread_mutex_lock(&h->lock);
     for (struct stream *s = h->streams; s; s = s->next) {
@@ -343,6 +362,8 @@ static void hub_check_credentials(struct stream_hub *h)
         }
     }
     pthread_mutex_unlock(&h->lock);
+    for (i = 0; i < n; i++)
+        free(c[i].teams);
     free(c);
 }
 

@@ -249,7 +249,8 @@ def test_last_event_id_replays_what_came_after_then_goes_live(server):
 
 def test_keepalive_and_the_end_of_streams_whose_credential_went(server):
     """Every 15 s a comment; then too each stream's credential is checked again, and the
-    streams of a session logged out, an API key revoked, a user disabled or demoted end."""
+    streams of a session logged out, an API key revoked, a user disabled or demoted, or a
+    line manager no longer managing a team end."""
     crew = make_crew(server)
     kept = stream(server, crew.worker.token)
     session = login(server, crew.buddy.username, crew.buddy.password)
@@ -257,7 +258,8 @@ def test_keepalive_and_the_end_of_streams_whose_credential_went(server):
                           body={"name": "console"}), 201)
     gone = {"logged out": stream(server, session), "revoked": stream(server, made["key"]),
             "disabled": stream(server, crew.outsider.token),
-            "demoted": stream(server, crew.sm.token)}
+            "demoted": stream(server, crew.sm.token),
+            "moved off a team": stream(server, crew.other_lm.token)}
     try:
         ok(server.call("POST", "/api/v1/logout", token=session), 204)
         ok(server.call("DELETE", "/api/v1/api-keys/%d" % made["api_key"]["id"],
@@ -267,6 +269,9 @@ def test_keepalive_and_the_end_of_streams_whose_credential_went(server):
         # a senior manager made a worker no longer sees the organisation's events
         ok(server.call("PATCH", "/api/v1/users/%d" % crew.sm.id, token=crew.admin,
                        body={"roles": ["worker"]}))
+        # a line manager whose team passes to another no longer sees its workers' visits
+        ok(server.call("PATCH", "/api/v1/teams/%d" % crew.other_team["id"], token=crew.admin,
+                       body={"line_manager_id": crew.lm.id}))
         assert wait_until(lambda: ": keepalive" in kept.comments, timeout=17, interval=0.2), \
             kept.comments
         for why, s in gone.items():
