@@ -328,15 +328,9 @@ int store_org_rename(struct store *st, int64_t org_id, const char *name)
 
 int store_org_lock(struct store *st, int64_t org_id)
 {
-    struct db_stmt *s = NULL;
     if (!st->in_tx)
         return -NA_ESTORE;
-    int rc =
-        st_stmt_locked(st, "SELECT id FROM organisations WHERE id = ?", PARAMS(P_I64(org_id)), &s);
-    if (rc == 0)
-        rc = st_step(st, s);
-    st_done(st, s);
-    return rc < 0 ? rc : rc == DB_ROW ? 0 : -NA_ENOTFOUND;
+    return st_lock_row(st, "SELECT id FROM organisations WHERE id = ?", PARAMS(P_I64(org_id)));
 }
 
 int store_org_count(struct store *st, int64_t *out_n)

@@ -101,15 +101,11 @@ int st_lock_visit_of_case(struct store *st, int64_t case_id)
 {
     if (!st->in_tx || !st->ops->lock_suffix[0])
         return 0;
-    struct db_stmt *s = NULL;
-    int rc = st_stmt_locked(st,
-                            "SELECT v.id FROM visits v WHERE v.id = "
-                            "(SELECT e.visit_id FROM escalations e WHERE e.id = ?)",
-                            PARAMS(P_I64(case_id)), &s);
-    if (rc == 0)
-        rc = st_step(st, s);
-    st_done(st, s);
-    return rc < 0 ? rc : 0;
+    int rc = st_lock_row(st,
+                         "SELECT v.id FROM visits v WHERE v.id = "
+                         "(SELECT e.visit_id FROM escalations e WHERE e.id = ?)",
+                         PARAMS(P_I64(case_id)));
+    return rc == -NA_ENOTFOUND ? 0 : rc; /* no case: its reader says so */
 }
 
 /* One case by a prepared single-row query. */

@@ -79,6 +79,9 @@ int st_stmt(struct store *st, const char *sql, const struct db_param *params, si
  */
 int st_stmt_locked(struct store *st, const char *sql, const struct db_param *params, size_t n,
                    struct db_stmt **out);
+/* Runs a SELECT of one row through st_stmt_locked, for the lock alone: -NA_ENOTFOUND
+ * when it yields no row. */
+int st_lock_row(struct store *st, const char *sql, const struct db_param *params, size_t n);
 /* In a transaction on a shared database: locks the visit of case case_id, which every
  * transaction locks before the case itself (store_escalations.c says why). */
 int st_lock_visit_of_case(struct store *st, int64_t case_id);

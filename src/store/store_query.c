@@ -65,6 +65,16 @@ int st_stmt_locked(struct store *st, const char *sql, const struct db_param *par
     return st_stmt(st, locked, params, n, out);
 }
 
+int st_lock_row(struct store *st, const char *sql, const struct db_param *params, size_t n)
+{
+    struct db_stmt *s = NULL;
+    int rc = st_stmt_locked(st, sql, params, n, &s);
+    if (rc == 0)
+        rc = st_step(st, s);
+    st_done(st, s);
+    return rc < 0 ? rc : rc == DB_ROW ? 0 : -NA_ENOTFOUND;
+}
+
 void st_done(struct store *st, struct db_stmt *s)
 {
     if (s)

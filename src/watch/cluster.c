@@ -88,18 +88,8 @@ static int adopt_from(struct cluster *c, const char *from, int64_t older_than)
  */
 static int resync(struct cluster *c, int64_t now)
 {
-    static const enum due_kind kinds[] = {DUE_VISIT, DUE_ESCALATION, DUE_OUTBOX};
-    int64_t until = now + (RESYNC_EVERY + 1) * c->period_ms;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        struct adopted_row *rows = NULL;
-        size_t n = 0;
-        int rc = store_owned_due(c->st, kinds[i], until, &rows, &n);
-        if (rc)
-            return rc;
-        watch_schedule_rows(c->w, c->st, kinds[i], rows, n);
-        free(rows);
-    }
-    return 0;
+    size_t n = 0;
+    return watch_schedule_owned(c->w, c->st, now + (RESYNC_EVERY + 1) * c->period_ms, &n);
 }
 
 /* One pass: heartbeat, then the work of silent nodes (at start on SQLite: of all). */

@@ -69,17 +69,16 @@ void watch_schedule_rows(struct watch *w, struct store *st, enum due_kind kind,
     free(jobs);
 }
 
-/* Loads this node's own rows with due work into the timetable. */
-static int rebuild(struct watch *w, size_t *count)
+int watch_schedule_owned(struct watch *w, struct store *st, int64_t until, size_t *count)
 {
     static const enum due_kind kinds[] = {DUE_VISIT, DUE_ESCALATION, DUE_OUTBOX};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         struct adopted_row *rows = NULL;
         size_t n = 0;
-        int rc = store_owned_due(w->st, kinds[i], INT64_MAX, &rows, &n);
+        int rc = store_owned_due(st, kinds[i], until, &rows, &n);
         if (rc)
             return rc;
-        watch_schedule_rows(w, w->st, kinds[i], rows, n);
+        watch_schedule_rows(w, st, kinds[i], rows, n);
         free(rows);
         *count += n;
     }
@@ -91,7 +90,7 @@ int watch_start(struct watch *w)
     size_t n = 0;
     int64_t t0 = clock_system_ms();
     /* Its own rows first, then (cluster) those of nodes that are gone. */
-    int rc = rebuild(w, &n);
+    int rc = watch_schedule_owned(w, w->st, INT64_MAX, &n);
     if (!rc)
         rc = deliver_new(w, &w->deliver);
     if (!rc)

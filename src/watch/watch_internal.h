@@ -72,6 +72,10 @@ uint64_t deliver_wait_idle(struct deliver *d);
 void watch_schedule_rows(struct watch *w, struct store *st, enum due_kind kind,
                          const struct adopted_row *rows, size_t n);
 
+/* Schedules this node's own rows due at or before until (INT64_MAX: all, at start);
+ * *count grows by the rows found. */
+int watch_schedule_owned(struct watch *w, struct store *st, int64_t until, size_t *count);
+
 /* Heartbeat and taking over the work of silent nodes (cluster.c). Starting takes over
  * what is there to take at once; then a thread does it on shared databases. */
 int cluster_start(struct watch *w, struct cluster **out);
