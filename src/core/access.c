@@ -40,6 +40,20 @@ bool access_sees_visit(const struct principal *p, int64_t worker_id, int64_t bud
            access_manages_any(p, worker_team_ids, n_teams);
 }
 
+bool access_sees_alarm(const struct principal *p, int64_t worker_id, int64_t buddy_id,
+                       const int64_t *worker_team_ids, size_t n_teams)
+{
+    if (worker_id == p->user_id)
+        return false;
+    return (buddy_id && buddy_id == p->user_id) || access_has_role(p, ACCESS_ALARM_ROLES) ||
+           access_manages_any(p, worker_team_ids, n_teams);
+}
+
+bool access_sees_evidence(const struct principal *p)
+{
+    return access_has_role(p, ROLE_LSMS | ROLE_POLICE);
+}
+
 bool access_can_manage_team(const struct principal *p, int64_t team_id)
 {
     return access_has_role(p, ROLE_ADMIN) || access_manages_any(p, &team_id, 1);

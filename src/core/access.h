@@ -53,6 +53,18 @@ enum user_layer access_user_layer(const struct principal *p, int64_t target_user
  */
 bool access_sees_visit(const struct principal *p, int64_t worker_id, int64_t buddy_id,
                        const int64_t *worker_team_ids, size_t n_teams);
+/* Roles that see every alarm of their organisation. */
+#define ACCESS_ALARM_ROLES (ROLE_ADMIN | ROLE_SENIOR_MANAGER | ROLE_OPERATOR | ROLE_LSMS)
+/*
+ * Whether p sees an alarm of worker_id (docs/api.md, "Alarms"): operators, senior
+ * managers, LSMS and admins; the buddy of its visit (buddy_id, 0: none) and the line
+ * managers of the worker's teams. Never the worker: a duress alarm must not show on
+ * their device, and no alarm is theirs to handle.
+ */
+bool access_sees_alarm(const struct principal *p, int64_t worker_id, int64_t buddy_id,
+                       const int64_t *worker_team_ids, size_t n_teams);
+/* Whether p may list and download evidence (§9.13.1): the LSMS and the police. */
+bool access_sees_evidence(const struct principal *p);
 /* True when p may add or remove members of the team (admin or its line manager). */
 bool access_can_manage_team(const struct principal *p, int64_t team_id);
 /* True when p may change the target's own-profile fields (the user or an admin). */

@@ -8,6 +8,7 @@ static const struct {
 } roles[ROLE_MAX_COUNT] = {
     {ROLE_WORKER, "worker"}, {ROLE_MANAGER, "manager"},   {ROLE_SENIOR_MANAGER, "senior_manager"},
     {ROLE_LSMS, "lsms"},     {ROLE_OPERATOR, "operator"}, {ROLE_ADMIN, "admin"},
+    {ROLE_POLICE, "police"},
 };
 
 unsigned role_parse(const char *name)

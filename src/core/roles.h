@@ -12,10 +12,11 @@ enum role {
     ROLE_LSMS = 1u << 3,
     ROLE_OPERATOR = 1u << 4,
     ROLE_ADMIN = 1u << 5,
+    ROLE_POLICE = 1u << 6, /* a police officer given access to evidence (§9.13.1) */
 };
 
-#define ROLE_ALL       0x3fu
-#define ROLE_MAX_COUNT 6
+#define ROLE_ALL       0x7fu
+#define ROLE_MAX_COUNT 7
 
 /* Role of a name ("senior_manager"); 0 when unknown. */
 unsigned role_parse(const char *name);

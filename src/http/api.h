@@ -26,6 +26,8 @@ struct watch;
 struct visit_row;
 struct stream_hub;
 struct stream;
+struct alarm_row;
+struct id_list;
 
 struct api {
     const struct clock *clock;
@@ -45,6 +47,10 @@ struct request {
     const char *path;
     struct route_params params;
     json_t *body; /* the JSON object sent; {} when no body; borrowed from the server */
+    /* ROUTE_RAW_BODY: the bytes sent and their Content-Type (NULL when none); borrowed */
+    const void *raw_body;
+    size_t raw_len;
+    const char *raw_type;
     struct store *st;
     bool authenticated;
     struct principal who;
@@ -74,6 +80,8 @@ enum route_flags {
     ROUTE_PWCHANGE_OK = 1u << 1,   /* allowed while a one-time password is in force */
     ROUTE_BODY = 1u << 2,          /* takes a JSON body, which must not be empty */
     ROUTE_BODY_OPTIONAL = 1u << 3, /* takes a JSON body, which may be empty */
+    /* takes a body of any type, up to STORE_EVIDENCE_MAX bytes, in raw_body / raw_type */
+    ROUTE_RAW_BODY = 1u << 4,
 };
 
 struct route {
@@ -171,6 +179,50 @@ int api_channel_create(struct request *r);
 int api_channel_delete(struct request *r);
 int api_test_clock(struct request *r);
 int api_events(struct request *r);
+
+/* Alerts of workers and devices (api_alerts.c). */
+int api_alert_red(struct request *r);
+int api_alert_test(struct request *r);
+int api_amber_list(struct request *r);
+int api_amber_create(struct request *r);
+int api_amber_clear(struct request *r);
+int api_position_add(struct request *r);
+int api_alert_profile_get(struct request *r);
+int api_alert_profile_put(struct request *r);
+int api_device_report(struct request *r);
+int api_alarm_cancel(struct request *r);
+/*
+ * A code the worker typed where their normal code is asked (check-in, end of a visit,
+ * cancel): *duress is set when it is their duress code. 0 for the normal or the duress
+ * code; -NA_EINVAL (field "code") when it is neither, or when they have no codes set.
+ */
+int api_alert_code_check(struct request *r, const char *code, bool *duress);
+/*
+ * In the caller's transaction: opens a silent duress alarm for the caller (the worker),
+ * raised by source ("checkin", "visit_end"). The caller then answers exactly as it would
+ * have without it, and hands *outbox to the watch after the commit (and calls
+ * watch_alarm_changed with *out).
+ */
+int api_duress_alarm(struct request *r, const char *source, struct alarm_row *out,
+                     struct id_list *outbox);
+
+/* Alarms, for those who handle them (api_alarms.c). */
+int api_alarm_list(struct request *r);
+int api_alarm_get(struct request *r);
+int api_alarm_claim(struct request *r);
+int api_alarm_call(struct request *r);
+int api_alarm_note(struct request *r);
+int api_alarm_escalate(struct request *r);
+int api_alarm_close(struct request *r);
+int api_evidence_list(struct request *r);
+int api_evidence_upload(struct request *r);
+int api_evidence_download(struct request *r);
+int api_alarm_figures(struct request *r);
+int api_alarm_settings_get(struct request *r);
+int api_alarm_settings_put(struct request *r);
+int api_urn_list(struct request *r);
+int api_urn_create(struct request *r);
+int api_urn_delete(struct request *r);
 
 /*
  * A new one-time password (shown once to whoever creates the account) and its Argon2id

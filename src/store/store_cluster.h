@@ -24,7 +24,11 @@ enum due_kind {
     DUE_VISIT = 1,      /* visits: deadline_at and reminder_at of active visits */
     DUE_ESCALATION = 2, /* escalations: level_due_at of open cases */
     DUE_OUTBOX = 3,     /* outbox: next_attempt_at of pending deliveries */
+    DUE_ALARM = 4,      /* alarms: renotify_at of open alarms nobody has claimed */
+    DUE_AMBER = 5,      /* amber_alerts: deadline_at of those still watching */
+    DUE_DEVICE = 6,     /* alert_profiles: test_due_at (a device not tested for too long) */
 };
+#define DUE_KIND_LAST DUE_DEVICE
 
 /* Writes this node's heartbeat (now, by its clock); registers it the first time. */
 int store_node_heartbeat(struct store *st, int64_t now);

@@ -30,14 +30,15 @@ struct event_new {
     int64_t at;
     const char *kind;    /* "visit.started", "escalation.level", ... */
     int64_t visit_id;    /* the visit it concerns (who may see it follows from the visit) */
-    int64_t worker_id;   /* that visit's worker */
+    int64_t worker_id;   /* that visit's or alarm's worker */
+    int64_t alarm_id;    /* the alarm it concerns (who sees it follows from the alarm); 0 */
     const char *payload; /* a JSON object, as text */
 };
 
 /*
  * In a transaction: adds e to the events written when it commits (nothing when it rolls
- * back). -NA_ESTORE outside a transaction, -NA_EINVAL when e lacks its kind, visit or
- * payload, -NA_ETOOBIG past STORE_EVENTS_TX_MAX in one transaction.
+ * back). -NA_ESTORE outside a transaction, -NA_EINVAL when e lacks its kind, payload, or
+ * both visit and alarm, -NA_ETOOBIG past STORE_EVENTS_TX_MAX in one transaction.
  */
 int store_event_add(struct store *st, const struct event_new *e);
 
@@ -46,8 +47,9 @@ struct event_row {
     int64_t organisation_id;
     int64_t at;
     char *kind;
-    int64_t visit_id;
+    int64_t visit_id; /* 0: none (an alarm without a visit) */
     int64_t worker_id;
+    int64_t alarm_id; /* 0: not an alarm's event */
     char *payload;
 };
 void event_rows_free(struct event_row *rows, size_t n);

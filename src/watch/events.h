@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "store/store_alarms.h"
 #include "store/store_watch.h"
 
 /*
@@ -25,6 +26,11 @@
 #define EVENT_CASE_LEVEL        "escalation.level" /* a level told, with whom */
 #define EVENT_CASE_ACKNOWLEDGED "escalation.acknowledged"
 #define EVENT_CASE_RESOLVED     "escalation.resolved"
+#define EVENT_ALARM_OPENED      "alarm.opened"
+#define EVENT_ALARM_CLAIMED     "alarm.claimed"
+#define EVENT_ALARM_UPDATED     "alarm.updated"    /* a call, note, escalation, evidence, cancel */
+#define EVENT_ALARM_RENOTIFIED  "alarm.renotified" /* still unclaimed: operators told again */
+#define EVENT_ALARM_CLOSED      "alarm.closed"
 
 /*
  * A visit's event at now: the visit as it is after the change, by the user who made it
@@ -39,5 +45,13 @@ int events_add_visit(struct store *st, const char *kind, const struct visit_row 
  */
 int events_add_case(struct store *st, const char *kind, const struct escalation_row *e,
                     int64_t worker_id, int64_t by, int64_t now, json_t *extra);
+/*
+ * An alarm's event at now, with the fields of extra added (borrowed; may be NULL; the
+ * timeline line's kind, such as "call", goes there as "change"): the alarm as it is after
+ * the change, by the user who made it (0: the server or the device). Seen by those who
+ * see the alarm (access_sees_alarm), never by its own worker.
+ */
+int events_add_alarm(struct store *st, const char *kind, const struct alarm_row *a, int64_t by,
+                     int64_t now, json_t *extra);
 
 #endif

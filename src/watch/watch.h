@@ -6,9 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/alarm.h"
 #include "core/escalation.h"
 #include "notify/notify.h"
 #include "store/store.h"
+#include "store/store_alarms.h"
 #include "store/store_watch.h"
 #include "util/clock.h"
 
@@ -95,6 +97,134 @@ int watch_buddy_nominated(struct watch *w, struct store *st, const struct visit_
                           struct id_list *outbox);
 /* The reminder time for a visit's current deadline (0: none). */
 int64_t watch_reminder_at(const struct watch *w, const struct visit_row *v, int64_t now);
+
+/* ---- alerts and alarms (alarms.c, alarm_pack.c) ---- */
+
+/* Most contacts a red alert's path tells at once. */
+#define ALARM_PATH_MAX 8
+
+/* Who a red alert's path tells. */
+enum alarm_path_contact {
+    PATH_OPERATORS = 1,  /* every enabled operator of the organisation */
+    PATH_BUDDY,          /* the buddy of the worker's active visit, once accepted */
+    PATH_LINE_MANAGER,   /* the line managers of the worker's teams */
+    PATH_SENIOR_MANAGER, /* the organisation's senior managers */
+    PATH_USER,           /* one named user (target_id) */
+    PATH_CHANNEL,        /* an organisation channel (target_id): the ARC's line */
+};
+
+/* One contact of the red-alert path: told the moment an alarm opens. */
+struct alarm_path_step {
+    enum alarm_path_contact contact;
+    int64_t target_id;
+};
+/* Contact of its name ("operators"); 0 when unknown. And back. */
+enum alarm_path_contact alarm_path_contact_parse(const char *s);
+const char *alarm_path_contact_name(enum alarm_path_contact c);
+
+/* An organisation's alarm settings (docs/api.md, "Alarm settings"); the defaults apply
+ * until an administrator or the LSMS sets them. */
+struct alarm_settings {
+    size_t n_path;
+    struct alarm_path_step path[ALARM_PATH_MAX]; /* default: operators and buddy together */
+    int64_t renotify_ms;           /* unclaimed alarm: operators told again (default 60 s) */
+    int64_t cancel_window_ms;      /* the worker may cancel an accidental press (default 60 s) */
+    int false_alarm_limit;         /* false alarms of one worker in the period that the LSMS
+                                      reviews (default 3) */
+    int64_t false_alarm_period_ms; /* default 90 days */
+    int police_false_limit;        /* false calls per URN in 12 months before the police
+                                      withdraw response (default 3; warned one before) */
+    int64_t device_test_ms;        /* a device not tested for this long is told (default
+                                      30 days; 0: never) */
+    int low_battery_pct;           /* at or below: a notice (default 20) */
+    int64_t trail_ms;              /* how far back the operator's location trail goes
+                                      (default 2 h) */
+};
+void alarm_settings_default(struct alarm_settings *s);
+/* Reads the settings JSON (docs/api.md) into s, starting from the defaults: fields not
+ * given keep them. -NA_EINVAL with the offending field in field (size n). */
+int alarm_settings_from_json(json_t *root, struct alarm_settings *s, char *field, size_t n);
+/* The full settings as JSON; caller owns the reference. */
+json_t *alarm_settings_to_json(const struct alarm_settings *s);
+/* The organisation's settings, or the defaults when none were set (or, logged, when the
+ * stored text is damaged). */
+int alarm_settings_load(struct store *st, int64_t org_id, struct alarm_settings *out);
+
+/* A new alarm (strings borrowed). */
+struct alarm_request {
+    int64_t organisation_id;
+    int64_t worker_id;
+    enum alarm_kind kind;
+    bool duress;          /* a silent alarm (kind red opened by a duress code) */
+    const char *source;   /* "api", "checkin", "visit_end", "cancel", "amber", "dc09" */
+    const char *alert_id; /* the client's id; NULL: none */
+    const char *message;  /* NULL */
+    struct position position;
+    int64_t amber_alert_id; /* ALARM_AMBER: the amber alert whose deadline passed */
+    int64_t by;             /* the user who raised it (0: the server) */
+};
+/*
+ * In the caller's transaction: opens an alarm for q->worker_id, attached to their active
+ * visit if any; a position given is also added to their trail. Writes the timeline
+ * ("opened"), the event (alarm.opened), and tells the organisation's red-alert path with
+ * the pack (a test tells nobody but the worker, and is closed as test at once, with the
+ * device's test date moved). -NA_ECONFLICT when the worker already used q->alert_id: out
+ * then receives that alarm, and nothing is written. Schedule with watch_alarm_changed
+ * after the commit.
+ */
+int watch_alarm_open(struct watch *w, struct store *st, const struct alarm_request *q, int64_t now,
+                     struct alarm_row *out, struct id_list *outbox);
+/* After a commit: schedules the alarm's re-notification while it waits unclaimed. */
+void watch_alarm_changed(struct watch *w, const struct alarm_row *a);
+/* After a commit: schedules an amber alert's deadline while it is watching. */
+void watch_amber_changed(struct watch *w, const struct amber_row *a);
+/* After a commit: schedules the "device not tested" notice of a profile. */
+void watch_device_changed(struct watch *w, const struct alert_profile *p);
+
+/*
+ * The worker was heard from (a check-in, the end of a visit, a new amber alert, an
+ * explicit clear): their amber alerts still watching a deadline stop watching. In the
+ * caller's transaction; *n_cleared (may be NULL) receives how many.
+ */
+int watch_amber_clear(struct watch *w, struct store *st, int64_t org_id, int64_t worker_id,
+                      int64_t now, size_t *n_cleared);
+
+/*
+ * By hand, by user by: tells contact (PATH_USER and PATH_CHANNEL need target_id) about
+ * the alarm with its pack, now. Timeline "escalated", event alarm.updated.
+ * -NA_ENOTFOUND when the contact has nobody to tell (no buddy, no such user or channel).
+ */
+int watch_alarm_escalate(struct watch *w, struct store *st, struct alarm_row *a,
+                         const struct alarm_path_step *to, const char *note, int64_t by,
+                         int64_t now, struct id_list *outbox);
+/*
+ * Closes the alarm with outcome (found_safe: how the worker was confirmed safe; note may
+ * be NULL), by user by, now: timeline "closed", event alarm.closed, and everyone told is
+ * told it is over. A false outcome is counted: past the organisation's limit for the
+ * worker the LSMS is told for review; for an alarm passed to the police under a URN, the
+ * LSMS is warned when the URN's false calls in 12 months reach one below the police's
+ * limit, and told when they reach it. -NA_ECONFLICT when already closed.
+ */
+int watch_alarm_close(struct watch *w, struct store *st, struct alarm_row *a,
+                      enum alarm_outcome outcome, const char *found_safe, const char *note,
+                      int64_t by, int64_t now, struct id_list *outbox);
+/*
+ * A device's report for profile p (read in the caller's transaction; written back here):
+ * a battery at or below the organisation's threshold tells the worker and their line
+ * managers, once per low spell. battery_pct -1: no battery reading.
+ */
+int watch_device_report(struct watch *w, struct store *st, struct alert_profile *p, int battery_pct,
+                        int64_t now, struct id_list *outbox);
+
+/*
+ * The operator's information pack for an alarm (§9.11, §6.17.6): the worker (name,
+ * phone), the itinerary of the visit, the last amber alert, the location trail and the
+ * alarm's own position (only with the worker's consent: "location_shared": false
+ * otherwise), vehicle, next of kin, risk markers of the address, the police URN, the
+ * red-alert path and who has been told. Caller owns the reference; NULL when storage
+ * fails.
+ */
+json_t *watch_alarm_pack(struct store *st, const struct alarm_row *a, int64_t now);
 
 /* ---- escalation policies as JSON ---- */
 
