@@ -65,6 +65,11 @@ struct request {
     json_t *answer;  /* JSON answer (the server frees it); NULL with status 204 */
     struct buf text; /* or a text answer, when content_type is set */
     const char *content_type;
+    /* A Content-Type chosen at run time (content_type may point here), and one more header
+     * of the answer (name "" when none), such as X-Content-SHA256 */
+    char content_type_buf[128];
+    char header_name[32];
+    char header_value[128];
     /* or a live event stream (api_events.c): the server answers 200 text/event-stream and
      * the response owns it from then on */
     struct stream *stream;
@@ -223,6 +228,12 @@ int api_alarm_settings_put(struct request *r);
 int api_urn_list(struct request *r);
 int api_urn_create(struct request *r);
 int api_urn_delete(struct request *r);
+/*
+ * The alarm named by path parameter 0, in the caller's organisation, when the caller sees
+ * it (access_sees_alarm), or when worker_ok and it is the caller's own. -NA_ENOTFOUND
+ * otherwise. Caller finis *a with alarm_row_fini (also on failure).
+ */
+int api_alarm_load(struct request *r, bool worker_ok, struct alarm_row *a);
 
 /*
  * A new one-time password (shown once to whoever creates the account) and its Argon2id
