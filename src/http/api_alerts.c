@@ -1,66 +1,936 @@
-/* Placeholder: being written. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
+/*
+ * Alerts of workers and their devices (seed 002 §9.3-9.7): red alerts, device tests,
+ * amber alerts, positions, the worker's alert profile (codes, consent, device) and the
+ * worker's own cancel of an accidental red alert. Codes are Argon2id hashes, checked
+ * outside transactions so that the single writer is never held while hashing.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/validate.h"
 #include "http/api.h"
-#include "watch/watch.h"
+#include "http/json_in.h"
+#include "http/render.h"
+#include "util/alloc.h"
 #include "util/error.h"
-#include <stddef.h>
+#include "util/log.h"
+#include "watch/events.h"
+#include "watch/watch.h"
+
+#define ALERT_ID_MAX       64
+#define ALERT_TEXT_MAX     500
+#define ACCURACY_MAX_M     100000.0
+#define FIX_FUTURE_MAX_MS  (5LL * 60 * 1000)
+#define AMBER_DEADLINE_MAX (24LL * 3600 * 1000)
+#define CODE_MIN_DIGITS    4
+#define CODE_MAX_DIGITS    12
+#define CURRENT_CODE_MAX   64
+/* Active visits read per page when looking for a worker's most recent one. */
+#define ACTIVE_PAGE 100
+
+/* ---- reading alerts ---- */
+
+/* 1-64 of A-Z a-z 0-9 . _ : - */
+static int check_alert_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > ALERT_ID_MAX)
+        return -NA_EINVAL;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == ':' || *p == '-'))
+            return -NA_EINVAL;
+    return 0;
+}
+
+static int check_message(const char *s)
+{
+    return validate_text(s, 0, ALERT_TEXT_MAX);
+}
+
+static int check_status(const char *s)
+{
+    return validate_text(s, 1, ALERT_TEXT_MAX);
+}
+
+static int check_iso_time(const char *s)
+{
+    int64_t ms;
+    return time_parse_iso(s, &ms);
+}
+
+/* 4-12 digits. */
+static int check_code(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < CODE_MIN_DIGITS || n > CODE_MAX_DIGITS)
+        return -NA_EINVAL;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -NA_EINVAL;
+    return 0;
+}
+
+static int read_alert_id(struct request *r, const char **out)
+{
+    bool present;
+    return jin_str(r, r->body, NULL, "alert_id", JIN_NULLABLE, check_alert_id,
+                   "1-64 characters of A-Z a-z 0-9 . _ : -", out, &present);
+}
+
+/* An optional time field; *out keeps its value when absent. */
+static int read_iso_time(struct request *r, const char *key, int64_t *out)
+{
+    const char *s;
+    bool present;
+    int rc = jin_str(r, r->body, NULL, key, JIN_NULLABLE, check_iso_time, "an RFC 3339 time in UTC",
+                     &s, &present);
+    if (!rc && s)
+        time_parse_iso(s, out);
+    return rc;
+}
+
+/* A number field in [min, max]; absent or null leaves *out. */
+static int read_number(struct request *r, const char *key, double min, double max, double *out,
+                       const char *why)
+{
+    json_t *v = json_object_get(r->body, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_number(v) || json_number_value(v) < min || json_number_value(v) > max)
+        return request_fail(r, -NA_EINVAL, key, why);
+    *out = json_number_value(v);
+    return 0;
+}
+
+static bool given(struct request *r, const char *key)
+{
+    json_t *v = json_object_get(r->body, key);
+    return v && !json_is_null(v);
+}
+
+/*
+ * latitude and longitude (both or neither; both when required), accuracy (metres) and the
+ * time of the fix under at_key (not more than 5 minutes ahead; default now).
+ */
+static int read_position(struct request *r, const char *at_key, bool required, struct position *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!given(r, "latitude") && !given(r, "longitude") && !required) {
+        if (given(r, "accuracy") || given(r, at_key))
+            return request_fail(r, -NA_EINVAL, given(r, "accuracy") ? "accuracy" : at_key,
+                                "only with latitude and longitude");
+        return 0;
+    }
+    p->latitude = NAN;
+    p->longitude = NAN;
+    p->at = r->now;
+    int rc = read_number(r, "latitude", -90, 90, &p->latitude,
+                         "a number from -90 to 90, with longitude");
+    if (!rc)
+        rc = read_number(r, "longitude", -180, 180, &p->longitude,
+                         "a number from -180 to 180, with latitude");
+    if (!rc && isnan(p->latitude))
+        rc = request_fail(r, -NA_EINVAL, "latitude", "a number from -90 to 90, with longitude");
+    if (!rc && isnan(p->longitude))
+        rc = request_fail(r, -NA_EINVAL, "longitude", "a number from -180 to 180, with latitude");
+    if (!rc)
+        rc = read_number(r, "accuracy", 0, ACCURACY_MAX_M, &p->accuracy_m,
+                         "metres, from 0 to 100000");
+    if (!rc)
+        rc = read_iso_time(r, at_key, &p->at);
+    if (!rc && p->at > r->now + FIX_FUTURE_MAX_MS)
+        rc = request_fail(r, -NA_EINVAL, at_key, "not more than 5 minutes in the future");
+    p->known = rc == 0;
+    return rc;
+}
+
+/* ---- rendering ---- */
+
+static void set_time(json_t *o, const char *key, int64_t ms)
+{
+    json_object_set_new(o, key, ms ? render_time(ms) : json_null());
+}
+
+static void set_id(json_t *o, const char *key, int64_t id)
+{
+    json_object_set_new(o, key, id ? json_integer((json_int_t)id) : json_null());
+}
+
+static void set_str(json_t *o, const char *key, const char *s)
+{
+    json_object_set_new(o, key, s ? json_string(s) : json_null());
+}
+
+/* {"latitude", "longitude", "accuracy", "at"} or null. */
+static json_t *render_position(const struct position *p)
+{
+    if (!p->known)
+        return json_null();
+    json_t *o = json_pack("{s:f,s:f}", "latitude", p->latitude, "longitude", p->longitude);
+    json_object_set_new(o, "accuracy", p->accuracy_m > 0 ? json_real(p->accuracy_m) : json_null());
+    set_time(o, "at", p->at);
+    return o;
+}
+
+static const char *amber_state_name(int state)
+{
+    return state == AMBER_WATCHING ? "watching" : state == AMBER_ALARMED ? "alarmed" : "kept";
+}
+
+/* An amber alert; its location only when shown; the alarm only to others than its worker. */
+static json_t *render_amber(const struct amber_row *a, bool show_location, bool show_alarm)
+{
+    json_t *o = json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)a->id, "worker_id",
+                          (json_int_t)a->worker_id, "status", a->status ? a->status : "", "state",
+                          amber_state_name(a->state));
+    set_id(o, "visit_id", a->visit_id);
+    set_str(o, "alert_id", a->alert_id);
+    json_object_set_new(o, "location", show_location ? render_position(&a->position) : json_null());
+    json_object_set_new(o, "location_shared", json_boolean(show_location));
+    set_time(o, "deadline_at", a->deadline_at);
+    set_time(o, "cleared_at", a->cleared_at);
+    if (show_alarm)
+        set_id(o, "alarm_id", a->alarm_id);
+    set_time(o, "created_at", a->created_at);
+    return o;
+}
+
+static json_t *render_device(const struct alert_profile *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "battery_pct",
+                        p->battery_pct >= 0 ? json_integer(p->battery_pct) : json_null());
+    set_time(o, "battery_at", p->battery_at);
+    set_time(o, "tested_at", p->device_tested_at);
+    set_time(o, "test_due_at", p->test_due_at);
+    return o;
+}
+
+/* The profile as its worker sees it: never a hash. */
+static json_t *render_profile(const struct alert_profile *p)
+{
+    json_t *o = json_pack("{s:b,s:b,s:b}", "has_code", p->code_hash != NULL, "has_duress_code",
+                          p->duress_hash != NULL, "location_consent", p->location_consent);
+    set_time(o, "consent_changed_at", p->consent_changed_at);
+    json_object_set_new(o, "device", render_device(p));
+    return o;
+}
+
+/* ---- shared steps ---- */
+
+/* The profile of user_id; a fresh one (no codes, no battery reading) when never set. */
+static int load_profile(struct request *r, int64_t user_id, struct alert_profile *p)
+{
+    int rc = store_alert_profile_get(r->st, r->who.organisation_id, user_id, p);
+    if (rc == -NA_ENOTFOUND) {
+        alert_profile_fini(p);
+        memset(p, 0, sizeof *p);
+        p->user_id = user_id;
+        p->organisation_id = r->who.organisation_id;
+        p->battery_pct = -1;
+        rc = 0;
+    }
+    return rc;
+}
+
+/* The id of the worker's most recent active visit (0: none). */
+static int active_visit_id(struct request *r, int64_t worker_id, int64_t *out)
+{
+    struct visit_filter f = {.state = VISIT_ACTIVE, .worker_id = worker_id};
+    int64_t after = 0;
+    int rc;
+    size_t n;
+    *out = 0;
+    do {
+        struct visit_row *rows = NULL;
+        n = 0;
+        rc = store_visit_list(r->st, r->who.organisation_id, &f, after, ACTIVE_PAGE, &rows, &n);
+        if (!rc && n)
+            *out = after = rows[n - 1].id;
+        visit_rows_free(rows, n);
+    } while (!rc && n == ACTIVE_PAGE);
+    return rc;
+}
+
+/*
+ * Opens q's alarm in a transaction of its own and, after the commit, schedules it and
+ * hands its notifications over. *duplicate when the worker already used the alert id: a
+ * then is that first alarm and nothing was written.
+ */
+static int open_alarm(struct request *r, const struct alarm_request *q, struct alarm_row *a,
+                      bool *duplicate)
+{
+    struct id_list outbox = {0};
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = watch_alarm_open(r->api->watch, r->st, q, r->now, a, &outbox);
+    *duplicate = rc == -NA_ECONFLICT && a->id;
+    if (*duplicate) {
+        store_rollback(r->st);
+        rc = 0;
+    } else if (!rc) {
+        rc = store_commit(r->st);
+    }
+    if (!rc && !*duplicate) {
+        watch_alarm_changed(r->api->watch, a);
+        watch_deliver(r->api->watch, outbox.ids, outbox.n);
+        log_info("alarm_raised", "alarm_id=%lld worker_id=%lld kind=%s source=%s", (long long)a->id,
+                 (long long)a->worker_id, alarm_kind_name(q->kind), q->source);
+    }
+    id_list_fini(&outbox);
+    return rc;
+}
+
+/* ---- red alerts and tests ---- */
 
 int api_alert_red(struct request *r)
 {
-    return -NA_ESTORE;
+    static const char *const fields[] = {"alert_id", "message",     "latitude", "longitude",
+                                         "accuracy", "location_at", NULL};
+    struct alarm_request q = {.organisation_id = r->who.organisation_id,
+                              .worker_id = r->who.user_id,
+                              .kind = ALARM_RED,
+                              .source = "api",
+                              .by = r->who.user_id};
+    struct alarm_row a = {0};
+    struct alarm_settings s;
+    bool present, duplicate;
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = read_alert_id(r, &q.alert_id);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "message", JIN_NULLABLE, check_message,
+                     "at most 500 characters", &q.message, &present);
+    if (!rc)
+        rc = read_position(r, "location_at", false, &q.position);
+    if (!rc)
+        rc = open_alarm(r, &q, &a, &duplicate);
+    if (rc) {
+        alarm_row_fini(&a);
+        return rc;
+    }
+    /* Read after the commit: the alarm is stored whatever happens to this read. */
+    if (alarm_settings_load(r->st, r->who.organisation_id, &s))
+        alarm_settings_default(&s);
+    json_t *o =
+        json_pack("{s:I,s:o,s:o,s:o,s:b}", "alarm_id", (json_int_t)a.id, "alert_id",
+                  a.alert_id ? json_string(a.alert_id) : json_null(), "opened_at",
+                  render_time(a.clock.opened_at), "cancel_until",
+                  render_time(a.clock.opened_at + s.cancel_window_ms), "duplicate", duplicate);
+    alarm_row_fini(&a);
+    return request_answer(r, duplicate ? 200 : 201, o);
 }
 
 int api_alert_test(struct request *r)
 {
-    return -NA_ESTORE;
+    static const char *const fields[] = {"alert_id", NULL};
+    struct alarm_request q = {.organisation_id = r->who.organisation_id,
+                              .worker_id = r->who.user_id,
+                              .kind = ALARM_TEST,
+                              .source = "api",
+                              .by = r->who.user_id};
+    struct alarm_row a = {0};
+    struct alert_profile p = {0};
+    bool duplicate;
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = read_alert_id(r, &q.alert_id);
+    if (!rc)
+        rc = open_alarm(r, &q, &a, &duplicate);
+    /* The test moved the device's test date: its "not tested" notice moves with it. */
+    if (!rc && !duplicate &&
+        store_alert_profile_get(r->st, r->who.organisation_id, r->who.user_id, &p) == 0)
+        watch_device_changed(r->api->watch, &p);
+    alert_profile_fini(&p);
+    if (!rc)
+        rc = request_answer(r, duplicate ? 200 : 201,
+                            json_pack("{s:I,s:s,s:o,s:b}", "alarm_id", (json_int_t)a.id, "outcome",
+                                      alarm_outcome_name(ALARM_OUTCOME_TEST), "tested_at",
+                                      render_time(a.clock.opened_at), "duplicate", duplicate));
+    alarm_row_fini(&a);
+    return rc;
 }
 
-int api_amber_list(struct request *r)
+/* ---- codes ---- */
+
+int api_alert_code_check(struct request *r, const char *code, bool *duress)
 {
-    return -NA_ESTORE;
+    struct alert_profile p = {0};
+    *duress = false;
+    if (check_code(code))
+        return request_fail(r, -NA_EINVAL, "code", "not your code");
+    int rc = load_profile(r, r->who.user_id, &p);
+    if (rc) {
+        alert_profile_fini(&p);
+        return rc;
+    }
+    /* Both are verified every time, a missing one against a dummy hash: the time taken
+     * tells nobody watching which code was given, or whether there is a duress code. */
+    const char *dummy = r->api->dummy_password_hash;
+    size_t len = strlen(code);
+    bool normal = secret_password_verify(p.code_hash ? p.code_hash : dummy, code, len);
+    bool forced = secret_password_verify(p.duress_hash ? p.duress_hash : dummy, code, len);
+    normal = normal && p.code_hash;
+    forced = forced && p.duress_hash && !normal;
+    alert_profile_fini(&p);
+    if (!normal && !forced)
+        return request_fail(r, -NA_EINVAL, "code", "not your code");
+    *duress = forced;
+    return 0;
 }
 
-int api_amber_create(struct request *r)
+int api_duress_alarm(struct request *r, const char *source, struct alarm_row *out,
+                     struct id_list *outbox)
 {
-    return -NA_ESTORE;
+    struct alarm_request q = {.organisation_id = r->who.organisation_id,
+                              .worker_id = r->who.user_id,
+                              .kind = ALARM_DURESS,
+                              .duress = true,
+                              .source = source,
+                              .by = r->who.user_id};
+    int rc = watch_alarm_open(r->api->watch, r->st, &q, r->now, out, outbox);
+    if (!rc)
+        log_info("alarm_raised", "alarm_id=%lld worker_id=%lld kind=%s source=%s",
+                 (long long)out->id, (long long)out->worker_id, alarm_kind_name(q.kind), source);
+    return rc;
 }
 
-int api_amber_clear(struct request *r)
+/* The optional "code" of a body checked: *duress when it was the duress code. */
+static int read_given_code(struct request *r, bool *duress)
 {
-    return -NA_ESTORE;
+    const char *code;
+    bool present;
+    *duress = false;
+    int rc = jin_str(r, r->body, NULL, "code", JIN_NULLABLE, NULL, NULL, &code, &present);
+    if (!rc && code)
+        rc = api_alert_code_check(r, code, duress);
+    return rc;
 }
 
-int api_position_add(struct request *r)
+/* ---- cancelling a red alert ---- */
+
+/* The caller's own alarm; anybody else's is not there for them. */
+static int load_own_alarm(struct request *r, int64_t id, struct alarm_row *a)
 {
-    return -NA_ESTORE;
+    int rc = store_alarm_get(r->st, r->who.organisation_id, id, a);
+    if (!rc && a->worker_id != r->who.user_id)
+        rc = -NA_ENOTFOUND;
+    return rc;
 }
 
-int api_alert_profile_get(struct request *r)
+/* Why a cancel is refused (rc from alarm_cancel). */
+static int cancel_refused(struct request *r, const struct alarm_clock *c, int rc)
 {
-    return -NA_ESTORE;
+    if (rc == -NA_EINVAL)
+        return request_fail(r, -NA_ECONFLICT, NULL,
+                            "the time to cancel has passed: an operator will call you");
+    if (rc == -NA_ECONFLICT)
+        return request_fail(r, rc, NULL,
+                            c->cancelled_at ? "the alarm is already cancelled"
+                                            : "the alarm is already closed");
+    return rc;
 }
 
-int api_alert_profile_put(struct request *r)
+/* Timeline line and live event of a change by the worker, then the row written back. */
+static int alarm_changed_by_worker(struct request *r, struct alarm_row *a, const char *change,
+                                   const char *detail)
 {
-    return -NA_ESTORE;
+    struct alarm_event e = {.alarm_id = a->id,
+                            .organisation_id = a->organisation_id,
+                            .at = r->now,
+                            .kind = change,
+                            .actor_id = r->who.user_id,
+                            .detail = detail};
+    a->updated_at = r->now;
+    int rc = store_alarm_update(r->st, a);
+    if (!rc)
+        rc = store_alarm_event_add(r->st, &e);
+    if (!rc) {
+        json_t *extra = json_pack("{s:s}", "change", change);
+        rc = events_add_alarm(r->st, EVENT_ALARM_UPDATED, a, r->who.user_id, r->now, extra);
+        json_decref(extra);
+    }
+    return rc;
 }
 
-int api_device_report(struct request *r)
+/*
+ * In the open transaction: cancels a, or, under duress (the duress code now, or given
+ * before), marks it duress and leaves it open. *refused receives what a normal cancel
+ * would answer (0 or an error), so that both answers are the same.
+ */
+static int cancel_or_mark(struct request *r, struct alarm_row *a, bool duress, int *refused)
 {
-    return -NA_ESTORE;
+    struct alarm_settings s;
+    int rc = alarm_settings_load(r->st, a->organisation_id, &s);
+    if (rc)
+        return rc;
+    if (!duress && !a->clock.duress) {
+        *refused = alarm_cancel(&a->clock, s.cancel_window_ms, r->now);
+        return *refused ? 0 : alarm_changed_by_worker(r, a, "cancelled", NULL);
+    }
+    struct alarm_clock probe = a->clock;
+    *refused = alarm_cancel(&probe, s.cancel_window_ms, r->now);
+    if (a->clock.duress)
+        return 0;
+    a->clock.duress = true;
+    return alarm_changed_by_worker(r, a, "duress", "the duress code was given to cancel");
 }
 
 int api_alarm_cancel(struct request *r)
 {
-    return -NA_ESTORE;
+    static const char *const fields[] = {"code", NULL};
+    struct alarm_row a = {0};
+    const char *code;
+    bool present, duress = false;
+    int refused = 0;
+    int64_t id;
+    int rc = request_param_id(r, 0, &id);
+    /* Whose alarm it is comes first: to anyone else it does not exist, code or not. */
+    if (!rc)
+        rc = load_own_alarm(r, id, &a);
+    alarm_row_fini(&a);
+    memset(&a, 0, sizeof a);
+    if (!rc)
+        rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "code", JIN_REQUIRED, NULL, NULL, &code, &present);
+    if (!rc)
+        rc = api_alert_code_check(r, code, &duress);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = load_own_alarm(r, id, &a);
+    if (!rc)
+        rc = cancel_or_mark(r, &a, duress, &refused);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (!rc)
+        watch_alarm_changed(r->api->watch, &a);
+    if (!rc && refused)
+        rc = cancel_refused(r, &a.clock, refused);
+    if (!rc)
+        rc = request_answer(r, 200,
+                            json_pack("{s:I,s:b,s:o}", "alarm_id", (json_int_t)a.id, "cancelled", 1,
+                                      "cancelled_at", render_time(r->now)));
+    alarm_row_fini(&a);
+    return rc;
 }
 
-int api_alert_code_check(struct request *r, const char *code, bool *duress)
+/* ---- amber alerts ---- */
+
+struct amber_in {
+    struct amber_row a;
+    const char *alert_id;
+    const char *status;
+};
+
+static int read_amber(struct request *r, struct amber_in *in)
 {
-    return -NA_ESTORE;
+    static const char *const fields[] = {"alert_id", "status",      "latitude", "longitude",
+                                         "accuracy", "location_at", "deadline", NULL};
+    bool present;
+    int64_t deadline = 0;
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = read_alert_id(r, &in->alert_id);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "status", JIN_REQUIRED, check_status, "1-500 characters",
+                     &in->status, &present);
+    if (!rc)
+        rc = read_position(r, "location_at", false, &in->a.position);
+    if (!rc)
+        rc = read_iso_time(r, "deadline", &deadline);
+    if (!rc && deadline && (deadline <= r->now || deadline > r->now + AMBER_DEADLINE_MAX))
+        rc = request_fail(r, -NA_EINVAL, "deadline", "in the future, at most 24 hours ahead");
+    in->a.organisation_id = r->who.organisation_id;
+    in->a.worker_id = r->who.user_id;
+    in->a.deadline_at = deadline;
+    in->a.state = deadline ? AMBER_WATCHING : AMBER_KEPT;
+    in->a.created_at = r->now;
+    return rc;
 }
 
-int api_duress_alarm(struct request *r, const char *source, struct alarm_row *out, struct id_list *outbox)
+/* In the open transaction: stores the new amber alert (after clearing the older ones). */
+static int amber_store(struct request *r, struct amber_in *in)
 {
-    return -NA_ESTORE;
+    struct amber_row *a = &in->a;
+    int rc =
+        watch_amber_clear(r->api->watch, r->st, a->organisation_id, a->worker_id, r->now, NULL);
+    if (!rc)
+        rc = active_visit_id(r, a->worker_id, &a->visit_id);
+    if (!rc) {
+        a->alert_id = in->alert_id ? xstrdup(in->alert_id) : NULL;
+        a->status = xstrdup(in->status);
+        rc = store_amber_create(r->st, a, &a->id);
+    }
+    if (!rc && a->position.known) {
+        struct position_new p = {.organisation_id = a->organisation_id,
+                                 .worker_id = a->worker_id,
+                                 .visit_id = a->visit_id,
+                                 .source = "amber",
+                                 .position = a->position,
+                                 .received_at = r->now};
+        rc = store_position_add(r->st, &p);
+    }
+    return rc;
+}
+
+int api_amber_create(struct request *r)
+{
+    struct amber_in in = {0};
+    int status = 201;
+    int rc = read_amber(r, &in);
+    if (!rc)
+        rc = store_begin(r->st);
+    /* A retry answers with the first; checked before anything is written. */
+    if (!rc && in.alert_id) {
+        rc = store_amber_by_alert_id(r->st, r->who.organisation_id, r->who.user_id, in.alert_id,
+                                     &in.a);
+        status = rc ? 201 : 200;
+        rc = rc == -NA_ENOTFOUND ? 0 : rc;
+    }
+    if (!rc && status == 201)
+        rc = amber_store(r, &in);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (!rc && status == 201) {
+        watch_amber_changed(r->api->watch, &in.a);
+        log_info("amber_alert", "amber_id=%lld worker_id=%lld watching=%d", (long long)in.a.id,
+                 (long long)in.a.worker_id, in.a.state == AMBER_WATCHING);
+    }
+    if (!rc)
+        rc = request_answer(r, status, render_amber(&in.a, true, false));
+    amber_row_fini(&in.a);
+    return rc;
+}
+
+/* Whether the caller sees the worker's amber alerts: the visit rule, and the LSMS. */
+static int sees_worker(struct request *r, int64_t worker_id, bool *out)
+{
+    struct user_row u = {0};
+    *out = access_sees_visit(&r->who, worker_id, 0, NULL, 0) || access_has_role(&r->who, ROLE_LSMS);
+    int rc = store_user_get(r->st, r->who.organisation_id, worker_id, &u);
+    if (!rc && !*out)
+        *out = access_sees_visit(&r->who, worker_id, 0, u.team_ids, u.n_team_ids);
+    user_row_fini(&u);
+    return rc;
+}
+
+int api_amber_list(struct request *r)
+{
+    struct amber_row *rows = NULL;
+    struct alert_profile p = {0};
+    size_t n = 0;
+    int limit;
+    int64_t worker_id, before;
+    bool visible = false;
+    int rc = request_query_id(r, "worker_id", &worker_id);
+    if (!rc)
+        rc = request_page(r, "before", &limit, &before);
+    if (!rc && !worker_id)
+        worker_id = r->who.user_id;
+    if (!rc)
+        rc = sees_worker(r, worker_id, &visible);
+    if (rc == -NA_ENOTFOUND)
+        rc = request_fail(r, rc, "worker_id", "no such worker");
+    if (!rc && !visible)
+        rc = -NA_EFORBIDDEN;
+    if (!rc)
+        rc = load_profile(r, worker_id, &p);
+    if (!rc)
+        rc = store_amber_list(r->st, r->who.organisation_id, worker_id, before, limit + 1, &rows,
+                              &n);
+    if (!rc) {
+        bool own = worker_id == r->who.user_id;
+        json_t *items = json_array();
+        size_t shown = n > (size_t)limit ? (size_t)limit : n;
+        for (size_t i = 0; i < shown; i++)
+            json_array_append_new(items, render_amber(&rows[i], own || p.location_consent, !own));
+        rc = request_answer(r, 200,
+                            render_page(items, "next_before", n > shown ? rows[shown - 1].id : 0));
+    }
+    amber_rows_free(rows, n);
+    alert_profile_fini(&p);
+    return rc;
+}
+
+static int load_own_amber(struct request *r, int64_t id, struct amber_row *a)
+{
+    int rc = store_amber_get(r->st, r->who.organisation_id, id, a);
+    if (!rc && a->worker_id != r->who.user_id)
+        rc = -NA_ENOTFOUND;
+    return rc;
+}
+
+int api_amber_clear(struct request *r)
+{
+    static const char *const fields[] = {"code", NULL};
+    struct amber_row a = {0};
+    struct alarm_row alarm = {0};
+    struct id_list outbox = {0};
+    bool duress = false, passed = false;
+    int64_t id;
+    int rc = request_param_id(r, 0, &id);
+    if (!rc)
+        rc = load_own_amber(r, id, &a);
+    amber_row_fini(&a);
+    memset(&a, 0, sizeof a);
+    if (!rc)
+        rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = read_given_code(r, &duress);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = load_own_amber(r, id, &a);
+    /* A passed deadline is refused alike with either code; the duress alarm still opens. */
+    passed = !rc && a.state == AMBER_ALARMED;
+    if (!rc && !passed)
+        rc = watch_amber_clear(r->api->watch, r->st, a.organisation_id, a.worker_id, r->now, NULL);
+    if (!rc && duress)
+        rc = api_duress_alarm(r, "amber", &alarm, &outbox);
+    if (!rc && !passed) {
+        amber_row_fini(&a);
+        rc = store_amber_get(r->st, r->who.organisation_id, id, &a);
+    }
+    if (!rc)
+        rc = store_commit(r->st);
+    if (!rc) {
+        watch_amber_changed(r->api->watch, &a);
+        if (duress)
+            watch_alarm_changed(r->api->watch, &alarm);
+        watch_deliver(r->api->watch, outbox.ids, outbox.n);
+    }
+    if (!rc && passed)
+        rc = request_fail(r, -NA_ECONFLICT, NULL,
+                          "the deadline has passed: an operator will call you");
+    if (!rc)
+        rc = request_answer(r, 200, render_amber(&a, true, false));
+    id_list_fini(&outbox);
+    alarm_row_fini(&alarm);
+    amber_row_fini(&a);
+    return rc;
+}
+
+/* ---- positions ---- */
+
+/* In the open transaction: the visit's last known location, unless it has a newer fix. */
+static int visit_location(struct request *r, int64_t visit_id, const struct position *p)
+{
+    struct visit_row v = {0};
+    int rc = store_visit_get(r->st, r->who.organisation_id, visit_id, &v);
+    if (!rc && (!v.has_last_location || v.last_location_at <= p->at)) {
+        v.has_last_location = true;
+        v.last_latitude = p->latitude;
+        v.last_longitude = p->longitude;
+        v.last_location_at = p->at;
+        v.updated_at = r->now;
+        rc = store_visit_update(r->st, &v);
+    }
+    visit_row_fini(&v);
+    return rc;
+}
+
+int api_position_add(struct request *r)
+{
+    static const char *const fields[] = {"latitude", "longitude", "accuracy", "at", NULL};
+    struct position_new p = {.organisation_id = r->who.organisation_id,
+                             .worker_id = r->who.user_id,
+                             .source = "device",
+                             .received_at = r->now};
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = read_position(r, "at", true, &p.position);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = active_visit_id(r, p.worker_id, &p.visit_id);
+    if (!rc)
+        rc = store_position_add(r->st, &p);
+    if (!rc && p.visit_id)
+        rc = visit_location(r, p.visit_id, &p.position);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (rc)
+        return rc;
+    json_t *o = json_pack("{s:o}", "received_at", render_time(r->now));
+    set_id(o, "visit_id", p.visit_id);
+    return request_answer(r, 201, o);
+}
+
+/* ---- the worker's alert profile and device ---- */
+
+int api_alert_profile_get(struct request *r)
+{
+    struct alert_profile p = {0};
+    int rc = load_profile(r, r->who.user_id, &p);
+    if (!rc)
+        rc = request_answer(r, 200, render_profile(&p));
+    alert_profile_fini(&p);
+    return rc;
+}
+
+/* What a PUT asks for. */
+struct profile_change {
+    bool code_given, duress_given, consent_given;
+    const char *code, *duress, *current; /* NULL: clear (code, duress), none (current) */
+    bool consent;
+    char code_hash[SECRET_PWHASH_MAX];
+    char duress_hash[SECRET_PWHASH_MAX];
+};
+
+static int read_profile_change(struct request *r, struct profile_change *c)
+{
+    static const char *const fields[] = {"code", "duress_code", "current_code", "location_consent",
+                                         NULL};
+    bool present;
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "code", JIN_NULLABLE, check_code, "4-12 digits", &c->code,
+                     &c->code_given);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "duress_code", JIN_NULLABLE, check_code, "4-12 digits",
+                     &c->duress, &c->duress_given);
+    if (!rc)
+        rc = jin_str(r, r->body, NULL, "current_code", JIN_NULLABLE, NULL, NULL, &c->current,
+                     &present);
+    if (!rc && c->current && strlen(c->current) > CURRENT_CODE_MAX)
+        rc = request_fail(r, -NA_EINVAL, "current_code", "not your code");
+    if (!rc)
+        rc = jin_bool(r, r->body, "location_consent", JIN_NULLABLE, &c->consent, &c->consent_given);
+    return rc;
+}
+
+static bool code_matches(const char *hash, const char *code)
+{
+    return hash && code && secret_password_verify(hash, code, strlen(code));
+}
+
+/* The codes as they will be: the normal one first, the duress code apart from it. */
+static int check_codes(struct request *r, const struct alert_profile *p,
+                       const struct profile_change *c)
+{
+    bool code_after = c->code_given ? c->code != NULL : p->code_hash != NULL;
+    bool duress_after = c->duress_given ? c->duress != NULL : p->duress_hash != NULL;
+    if ((c->code_given || c->duress_given) && p->code_hash &&
+        !code_matches(p->code_hash, c->current))
+        return request_fail(r, -NA_EINVAL, "current_code",
+                            c->current ? "not your code" : "required to change a code");
+    if (duress_after && !code_after)
+        return request_fail(r, -NA_EINVAL, c->duress_given ? "duress_code" : "code",
+                            "a duress code needs a normal code");
+    bool same = false;
+    if (c->code && c->duress)
+        same = strcmp(c->code, c->duress) == 0;
+    else if (c->duress && !c->code_given)
+        same = code_matches(p->code_hash, c->duress);
+    else if (c->code && !c->duress_given)
+        same = code_matches(p->duress_hash, c->code);
+    if (same)
+        return request_fail(r, -NA_EINVAL, "duress_code", "must differ from the normal code");
+    return 0;
+}
+
+static int hash_codes(struct profile_change *c)
+{
+    int rc = 0;
+    if (c->code)
+        rc = secret_password_hash(c->code, strlen(c->code), c->code_hash);
+    if (!rc && c->duress)
+        rc = secret_password_hash(c->duress, strlen(c->duress), c->duress_hash);
+    return rc;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* p with the change applied; *what names the changes for the audit log (size n). */
+static void apply_change(struct request *r, struct alert_profile *p, const struct profile_change *c,
+                         char *what, size_t n)
+{
+    what[0] = '\0';
+    if (c->code_given) {
+        free(p->code_hash);
+        p->code_hash = c->code ? xstrdup(c->code_hash) : NULL;
+        snprintf(what, n, "%s", "code");
+    }
+    if (c->duress_given) {
+        free(p->duress_hash);
+        p->duress_hash = c->duress ? xstrdup(c->duress_hash) : NULL;
+        snprintf(what + strlen(what), n - strlen(what), "%sduress_code", what[0] ? "," : "");
+    }
+    if (c->consent_given && c->consent != p->location_consent) {
+        p->location_consent = c->consent;
+        p->consent_changed_at = r->now;
+        snprintf(what + strlen(what), n - strlen(what), "%slocation_consent", what[0] ? "," : "");
+    }
+    p->updated_at = r->now;
+}
+
+int api_alert_profile_put(struct request *r)
+{
+    struct profile_change c = {0};
+    struct alert_profile before = {0}, p = {0};
+    char what[64];
+    int rc = read_profile_change(r, &c);
+    /* Hashing and verifying take tens of milliseconds: done before the transaction. */
+    if (!rc)
+        rc = load_profile(r, r->who.user_id, &before);
+    if (!rc)
+        rc = check_codes(r, &before, &c);
+    if (!rc)
+        rc = hash_codes(&c);
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = load_profile(r, r->who.user_id, &p);
+    if (!rc &&
+        !(same_text(p.code_hash, before.code_hash) && same_text(p.duress_hash, before.duress_hash)))
+        rc = request_fail(r, -NA_ECONFLICT, NULL, "the codes changed meanwhile: try again");
+    if (!rc) {
+        apply_change(r, &p, &c, what, sizeof what);
+        rc = store_alert_profile_put(r->st, &p);
+    }
+    if (!rc && what[0])
+        rc = api_audit(r, "alert_profile.update", "user", r->who.user_id, what);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (!rc)
+        rc = request_answer(r, 200, render_profile(&p));
+    alert_profile_fini(&before);
+    alert_profile_fini(&p);
+    return rc;
+}
+
+int api_device_report(struct request *r)
+{
+    static const char *const fields[] = {"battery_pct", NULL};
+    struct alert_profile p = {0};
+    struct id_list outbox = {0};
+    json_t *b = json_object_get(r->body, "battery_pct");
+    int rc = jin_only(r, r->body, NULL, fields);
+    if (!rc && (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > 100))
+        rc = request_fail(r, -NA_EINVAL, "battery_pct", "an integer from 0 to 100");
+    if (!rc)
+        rc = store_begin(r->st);
+    if (!rc)
+        rc = load_profile(r, r->who.user_id, &p);
+    if (!rc)
+        rc = watch_device_report(r->api->watch, r->st, &p, (int)json_integer_value(b), r->now,
+                                 &outbox);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (!rc) {
+        watch_device_changed(r->api->watch, &p);
+        watch_deliver(r->api->watch, outbox.ids, outbox.n);
+        rc = request_answer(r, 200, render_device(&p));
+    }
+    id_list_fini(&outbox);
+    alert_profile_fini(&p);
+    return rc;
 }
