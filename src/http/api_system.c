@@ -3,6 +3,7 @@
 #include "http/metrics.h"
 #include "http/stream.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "watch/watch.h"
 
 int api_healthz(struct request *r)
@@ -46,6 +47,12 @@ int api_metrics(struct request *r)
                          "# HELP notalone_event_streams Live event streams open on this node.\n"
                          "# TYPE notalone_event_streams gauge\nnotalone_event_streams %zu\n",
                          stream_hub_count(r->api->events));
+    /* Figures read from storage: a database that fails them leaves the rest standing. */
+    if (!rc) {
+        int arc = metrics_render_alarms(r->st, r->now, &r->text);
+        if (arc)
+            log_warn("metrics_alarms_failed", "code=%s", na_error_code(arc));
+    }
     if (rc)
         return rc;
     r->status = 200;

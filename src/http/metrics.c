@@ -3,8 +3,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "store/store_alarms.h"
 #include "util/alloc.h"
+#include "util/error.h"
 
 /* Statuses are counted by class index; the few distinct ones we answer are listed. */
 static const int statuses[] = {200, 201, 204, 400, 401, 403, 404, 405,
@@ -156,5 +159,154 @@ int metrics_render(struct metrics *m, struct buf *out)
         if (total)
             rc = render_histogram(m, i, out);
     }
+    return rc;
+}
+
+/* ---- alarm figures ---- */
+
+static void count_outcome(struct alarm_figures *f, const struct alarm_times *t)
+{
+    if (!t->closed_at) {
+        f->still_open++;
+        return;
+    }
+    switch ((enum alarm_outcome)t->outcome) {
+    case ALARM_OUTCOME_GENUINE:
+        f->genuine++;
+        break;
+    case ALARM_OUTCOME_FALSE_ACCIDENTAL:
+        f->false_accidental++;
+        break;
+    case ALARM_OUTCOME_FALSE_MALICIOUS:
+        f->false_malicious++;
+        break;
+    case ALARM_OUTCOME_TEST:
+        f->test++;
+        break;
+    case ALARM_OUTCOME_NONE:
+        break;
+    }
+}
+
+int metrics_alarm_figures(struct store *st, int64_t org_id, int64_t from, int64_t to, int64_t now,
+                          struct alarm_figures *out)
+{
+    struct alarm_times *rows = NULL;
+    size_t n = 0, n_closed = 0;
+    memset(out, 0, sizeof *out);
+    int rc = store_alarm_times(st, org_id, from, to, &rows, &n);
+    if (rc)
+        return rc;
+    int64_t *claim = xcalloc(n ? n : 1, sizeof *claim);
+    int64_t *close = xcalloc(n ? n : 1, sizeof *close);
+    for (size_t i = 0; i < n; i++) {
+        const struct alarm_times *t = &rows[i];
+        int64_t claimed = t->first_claimed_at;
+        if (!claimed) {
+            out->unclaimed++;
+            claimed = t->closed_at ? t->closed_at : now;
+        }
+        claim[i] = claimed > t->opened_at ? claimed - t->opened_at : 0;
+        if (t->closed_at)
+            close[n_closed++] = t->closed_at > t->opened_at ? t->closed_at - t->opened_at : 0;
+        count_outcome(out, t);
+    }
+    out->red_alarms = n;
+    alarm_spread(claim, n, &out->claim);
+    alarm_spread(close, n_closed, &out->close);
+    out->meets_targets = n == 0 || (out->claim.within_10s >= ALARM_TARGET_WITHIN_10S &&
+                                    out->claim.within_40s >= ALARM_TARGET_WITHIN_40S);
+    free(claim);
+    free(close);
+    free(rows);
+    return 0;
+}
+
+/* Most organisations one scrape reads the figures of. */
+#define METRICS_ORGS_MAX 1000
+
+struct org_alarms {
+    int64_t org_id;
+    struct alarm_figures f;
+    size_t waiting;
+};
+
+static int waiting_alarms(struct store *st, int64_t org_id, size_t *out)
+{
+    struct alarm_row *rows = NULL;
+    size_t n = 0;
+    *out = 0;
+    int rc = store_alarm_queue(st, org_id, STORE_LIST_MAX, &rows, &n);
+    for (size_t i = 0; !rc && i < n; i++)
+        *out += rows[i].clock.state == ALARM_OPEN;
+    alarm_rows_free(rows, n);
+    return rc;
+}
+
+/* Each family's lines together, as the text format wants. */
+static int render_alarm_families(const struct org_alarms *a, size_t n, struct buf *out)
+{
+    static const char *const quantiles[] = {"0.5", "0.9", "0.99"};
+    int rc = buf_append_str(out, "# HELP notalone_red_alarms_24h Red and duress alarms opened "
+                                 "in the last 24 h.\n# TYPE notalone_red_alarms_24h gauge\n");
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = buf_appendf(out, "notalone_red_alarms_24h{organisation=\"%lld\"} %zu\n",
+                         (long long)a[i].org_id, a[i].f.red_alarms);
+    if (!rc)
+        rc = buf_append_str(out, "# HELP notalone_alarm_claim_seconds_24h Time from opening to "
+                                 "claim of the last 24 h's red alarms.\n"
+                                 "# TYPE notalone_alarm_claim_seconds_24h gauge\n");
+    for (size_t i = 0; !rc && i < n; i++) {
+        const struct alarm_spread *c = &a[i].f.claim;
+        const int64_t ms[] = {c->median_ms, c->p90_ms, c->p99_ms};
+        for (size_t q = 0; !rc && q < 3; q++)
+            rc = buf_appendf(out,
+                             "notalone_alarm_claim_seconds_24h{organisation=\"%lld\","
+                             "quantile=\"%s\"} %.3f\n",
+                             (long long)a[i].org_id, quantiles[q], (double)ms[q] / 1000.0);
+    }
+    if (!rc)
+        rc = buf_append_str(out, "# HELP notalone_alarm_claimed_within_seconds_ratio_24h Share "
+                                 "of the last 24 h's red alarms claimed within 10 s and 40 s "
+                                 "(1 with none).\n"
+                                 "# TYPE notalone_alarm_claimed_within_seconds_ratio_24h gauge\n");
+    for (size_t i = 0; !rc && i < n; i++) {
+        const struct alarm_spread *c = &a[i].f.claim;
+        rc = buf_appendf(out,
+                         "notalone_alarm_claimed_within_seconds_ratio_24h{organisation=\"%lld\","
+                         "within=\"10\"} %.4f\n"
+                         "notalone_alarm_claimed_within_seconds_ratio_24h{organisation=\"%lld\","
+                         "within=\"40\"} %.4f\n",
+                         (long long)a[i].org_id, c->n ? c->within_10s : 1.0, (long long)a[i].org_id,
+                         c->n ? c->within_40s : 1.0);
+    }
+    if (!rc)
+        rc = buf_append_str(out, "# HELP notalone_alarms_waiting Alarms open and unclaimed now.\n"
+                                 "# TYPE notalone_alarms_waiting gauge\n");
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = buf_appendf(out, "notalone_alarms_waiting{organisation=\"%lld\"} %zu\n",
+                         (long long)a[i].org_id, a[i].waiting);
+    return rc;
+}
+
+int metrics_render_alarms(struct store *st, int64_t now, struct buf *out)
+{
+    struct org_row *orgs = NULL;
+    size_t n = 0;
+    int rc = store_org_list(st, 0, METRICS_ORGS_MAX, &orgs, &n);
+    if (rc)
+        return rc;
+    /* Everything is read before anything is written, so a failure appends nothing. */
+    struct org_alarms *a = xcalloc(n ? n : 1, sizeof *a);
+    for (size_t i = 0; !rc && i < n; i++) {
+        a[i].org_id = orgs[i].id;
+        rc = metrics_alarm_figures(st, orgs[i].id, now - 24LL * 3600 * 1000, now + 1, now, &a[i].f);
+        if (!rc)
+            rc = waiting_alarms(st, orgs[i].id, &a[i].waiting);
+    }
+    if (!rc)
+        rc = render_alarm_families(a, n, out);
+    free(a);
+    org_rows_free(orgs, n);
     return rc;
 }

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/alarm.h"
+#include "store/store.h"
 #include "util/buf.h"
 
 /*
@@ -25,5 +27,35 @@ void metrics_observe(struct metrics *m, size_t route, int status, int64_t durati
 
 /* Appends the exposition text to out. -NA_ETOOBIG when out's maximum is too small. */
 int metrics_render(struct metrics *m, struct buf *out);
+
+/* ---- alarm figures (BS 8484 style), computed from storage when asked ---- */
+
+/* Shares of red alarms an alarm receiving centre answers within 10 s and within 40 s. */
+#define ALARM_TARGET_WITHIN_10S 0.8
+#define ALARM_TARGET_WITHIN_40S 0.985
+
+/* Figures of an organisation's red and duress alarms (not tests) opened in a period. */
+struct alarm_figures {
+    size_t red_alarms;
+    /* opening to first claim; an alarm never claimed counts with its wait until now (or the
+     * end of the period), so that it lowers the shares as the miss it is */
+    struct alarm_spread claim;
+    size_t unclaimed;
+    bool meets_targets;        /* both shares at their targets (true with no alarms) */
+    struct alarm_spread close; /* opening to closing, of those closed */
+    size_t genuine, false_accidental, false_malicious, test, still_open;
+};
+/*
+ * Figures of org_id's alarms opened in [from, to) as of now. -NA_ETOOBIG when the period
+ * holds more than STORE_ALARM_TIMES_MAX alarms.
+ */
+int metrics_alarm_figures(struct store *st, int64_t org_id, int64_t from, int64_t to, int64_t now,
+                          struct alarm_figures *out);
+/*
+ * Appends the alarm figures of the last 24 h to out for the first 1000 organisations:
+ * notalone_red_alarms_24h, notalone_alarm_claim_seconds_24h (quantiles),
+ * notalone_alarm_claimed_within_seconds_ratio_24h and notalone_alarms_waiting.
+ */
+int metrics_render_alarms(struct store *st, int64_t now, struct buf *out);
 
 #endif

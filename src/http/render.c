@@ -1,5 +1,6 @@
 #include "http/render.h"
 
+#include "core/alarm.h"
 #include "core/roles.h"
 #include "core/visit.h"
 #include "core/escalation.h"
@@ -227,4 +228,59 @@ json_t *render_channel(const struct channel_row *c)
                      id_or_null(c->user_id), "name", c->name, "kind", c->kind, "address",
                      str_or_null(c->address), "has_secret", c->secret != NULL, "template",
                      str_or_null(c->template), "created_at", render_time(c->created_at));
+}
+
+json_t *render_alarm(const struct alarm_row *a, const char *worker_name, bool full)
+{
+    const struct alarm_clock *c = &a->clock;
+    json_t *o =
+        json_pack("{s:I,s:I,s:I,s:o,s:o,s:s,s:s,s:b,s:i,s:o,s:o}", "id", (json_int_t)a->id,
+                  "organisation_id", (json_int_t)a->organisation_id, "worker_id",
+                  (json_int_t)a->worker_id, "worker_name", str_or_null(worker_name), "visit_id",
+                  id_or_null(a->visit_id), "kind", alarm_kind_name(c->kind), "state",
+                  alarm_state_name(c->state), "duress", c->duress, "priority", c->priority,
+                  "opened_at", render_time(c->opened_at), "source", str_or_null(a->source));
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "claimed_by", id_or_null(c->claimed_by));
+    json_object_set_new(o, "claimed_at", time_or_null(c->claimed_at));
+    json_object_set_new(o, "first_claimed_at", time_or_null(c->first_claimed_at));
+    json_object_set_new(o, "cancelled_at", time_or_null(c->cancelled_at));
+    json_object_set_new(o, "closed_by", id_or_null(c->closed_by));
+    json_object_set_new(o, "closed_at", time_or_null(c->closed_at));
+    json_object_set_new(o, "outcome",
+                        c->outcome ? json_string(alarm_outcome_name(c->outcome)) : json_null());
+    json_object_set_new(o, "renotify_count", json_integer(a->renotify_count));
+    json_object_set_new(o, "updated_at", render_time(a->updated_at));
+    if (!full)
+        return o;
+    json_object_set_new(o, "amber_alert_id", id_or_null(a->amber_alert_id));
+    json_object_set_new(o, "alert_id", str_or_null(a->alert_id));
+    json_object_set_new(o, "message", str_or_null(a->message));
+    json_object_set_new(o, "found_safe", str_or_null(a->found_safe));
+    json_object_set_new(o, "close_note", str_or_null(a->close_note));
+    json_object_set_new(o, "police_urn", str_or_null(a->police_urn));
+    json_object_set_new(o, "police_reference", str_or_null(a->police_reference));
+    return o;
+}
+
+json_t *render_alarm_event(const struct alarm_event_row *e)
+{
+    return json_pack("{s:I,s:o,s:s,s:o,s:o,s:o}", "id", (json_int_t)e->id, "at", render_time(e->at),
+                     "kind", e->kind, "actor_id", id_or_null(e->actor_id), "detail",
+                     str_or_null(e->detail), "data", stored_json(e->data, json_null()));
+}
+
+json_t *render_evidence(const struct evidence_row *e, bool full)
+{
+    json_t *o = json_pack("{s:I,s:s,s:I,s:s,s:o}", "id", (json_int_t)e->id, "kind", e->kind, "size",
+                          (json_int_t)e->size, "sha256", e->sha256, "uploaded_at",
+                          render_time(e->uploaded_at));
+    if (!o || !full)
+        return o;
+    json_object_set_new(o, "alarm_id", json_integer(e->alarm_id));
+    json_object_set_new(o, "name", str_or_null(e->name));
+    json_object_set_new(o, "content_type", json_string(e->content_type));
+    json_object_set_new(o, "uploaded_by", id_or_null(e->uploaded_by));
+    return o;
 }

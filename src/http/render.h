@@ -6,6 +6,7 @@
 
 #include "core/access.h"
 #include "store/store.h"
+#include "store/store_alarms.h"
 #include "store/store_watch.h"
 
 /*
@@ -30,6 +31,17 @@ json_t *render_escalation_step(const struct escalation_step_row *s);
 json_t *render_outbox(const struct outbox_row *o);
 /* A channel, without its secret. */
 json_t *render_channel(const struct channel_row *c);
+/*
+ * An alarm, never with coordinates (they are in its pack, with consent). worker_name (may
+ * be NULL) is the worker's display name. A list item (full false) also leaves out what the
+ * worker said, how they were found safe and the police's references.
+ */
+json_t *render_alarm(const struct alarm_row *a, const char *worker_name, bool full);
+/* A line of an alarm's timeline, its data parsed back into JSON. */
+json_t *render_alarm_event(const struct alarm_event_row *e);
+/* Evidence without its content; full false: only the integrity proof (id, kind, size,
+ * sha256, uploaded_at). */
+json_t *render_evidence(const struct evidence_row *e, bool full);
 /* {"items": items, "<cursor_name>": next or null}; takes ownership of items. */
 json_t *render_page(json_t *items, const char *cursor_name, int64_t next);
 

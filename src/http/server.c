@@ -16,6 +16,7 @@
 #include "http/json_in.h"
 #include "http/metrics.h"
 #include "http/stream.h"
+#include "store/store_alarms.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -163,6 +164,8 @@ static enum MHD_Result queue_bytes(struct MHD_Connection *c, int status, char *d
     }
     if (r && status == 405 && r->allow[0])
         MHD_add_response_header(resp, "Allow", r->allow);
+    if (r && r->header_name[0])
+        MHD_add_response_header(resp, r->header_name, r->header_value);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ok;
@@ -358,6 +361,14 @@ static bool is_json_type(const char *ct)
 static int parse_body(struct exchange *x, struct MHD_Connection *c)
 {
     struct request *r = &x->req;
+    if (api_routes[x->route].flags & ROUTE_RAW_BODY) {
+        /* Bytes of any type for the handler to check: no JSON to read. */
+        r->raw_body = x->body.data ? x->body.data : "";
+        r->raw_len = x->body.len;
+        r->raw_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+        r->body = json_object();
+        return 0;
+    }
     if (x->body.len == 0) {
         if (api_routes[x->route].flags & ROUTE_BODY)
             return request_fail(r, -NA_EMALFORMED, NULL, "a JSON object body is required");
@@ -424,15 +435,20 @@ static int begin(struct server *s, struct exchange *x, struct MHD_Connection *c)
     if (n_length > 1)
         return request_fail(r, -NA_EMALFORMED, NULL, "more than one Content-Length");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    if (cl) {
-        int64_t declared;
-        if (parse_int64(slice_of(cl), 0, INT64_MAX, &declared))
-            return request_fail(r, -NA_EMALFORMED, NULL, "bad Content-Length");
-        if ((uint64_t)declared > s->max_body)
-            return -NA_ETOOBIG;
-    }
+    int64_t declared = 0;
+    if (cl && parse_int64(slice_of(cl), 0, INT64_MAX, &declared))
+        return request_fail(r, -NA_EMALFORMED, NULL, "bad Content-Length");
     bool path_known;
     x->route = find_route(r->method, r->path, &r->params, r->allow, sizeof r->allow, &path_known);
+    /* A route that takes raw bytes (evidence) has a limit of its own. */
+    size_t max = s->max_body;
+    if (x->route < api_routes_count && (api_routes[x->route].flags & ROUTE_RAW_BODY)) {
+        max = STORE_EVIDENCE_MAX;
+        buf_fini(&x->body);
+        buf_init(&x->body, max);
+    }
+    if ((uint64_t)declared > max)
+        return -NA_ETOOBIG;
     if (x->route == api_routes_count)
         return path_known ? -NA_EMETHOD : -NA_ENOTFOUND;
     return 0;
@@ -472,7 +488,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (x->too_big || buf_append(&x->body, upload_data, *upload_size)) {
             x->too_big = true;
             x->discarded += *upload_size;
-            if (x->discarded > 16 * s->max_body)
+            if (x->discarded > 16 * x->body.max)
                 return MHD_NO; /* closes the connection */
         }
         *upload_size = 0;
