@@ -4,6 +4,7 @@
 
 #include "http/api.h"
 #include "http/stream.h"
+#include "store/store_alarms.h"
 #include "store/store_events.h"
 #include "store/store_watch.h"
 #include "util/alloc.h"
@@ -36,9 +37,10 @@ static int read_resume(struct request *r, bool *resume, int64_t *after)
     return 0;
 }
 
-/* Visits whose visibility to the caller is known: a replay asks about each once. */
+/* Visits and alarms whose visibility to the caller is known: a replay asks about each once. */
 struct seen {
     int64_t visit_id;
+    int64_t alarm_id; /* 0: a visit's */
     bool visible;
 };
 
@@ -47,28 +49,60 @@ struct seen_list {
     size_t n;
 };
 
-/* Whether the caller sees the visit of e: the rule of the visit routes. */
+/* Whether the caller sees alarm id: the rule of the alarm routes (never its worker). */
+static int alarm_visible(struct request *r, int64_t id, bool *out)
+{
+    struct alarm_row a = {0};
+    struct visit_row v = {0};
+    struct user_row worker = {0};
+    *out = false;
+    int rc = store_alarm_get(r->st, r->who.organisation_id, id, &a);
+    if (!rc && a.visit_id)
+        rc = store_visit_get(r->st, r->who.organisation_id, a.visit_id, &v);
+    if (rc == -NA_ENOTFOUND && a.id)
+        rc = 0; /* the visit is gone: no buddy */
+    if (!rc)
+        rc = store_user_get(r->st, r->who.organisation_id, a.worker_id, &worker);
+    if (rc == -NA_ENOTFOUND && a.id)
+        rc = 0;
+    if (!rc && a.id)
+        *out =
+            access_sees_alarm(&r->who, a.worker_id, v.buddy_id, worker.team_ids, worker.n_team_ids);
+    user_row_fini(&worker);
+    visit_row_fini(&v);
+    alarm_row_fini(&a);
+    return rc;
+}
+
+/* Whether the caller sees e: an alarm's by the alarm rule, else the visit's. */
 static int sees_event(struct request *r, const struct event_row *e, struct seen_list *seen,
                       bool *out)
 {
     struct visit_row v = {0};
     for (size_t i = 0; i < seen->n; i++) {
-        if (seen->items[i].visit_id == e->visit_id) {
+        if (seen->items[i].alarm_id == e->alarm_id &&
+            (e->alarm_id || seen->items[i].visit_id == e->visit_id)) {
             *out = seen->items[i].visible;
             return 0;
         }
     }
     *out = false;
-    int rc = store_visit_get(r->st, r->who.organisation_id, e->visit_id, &v);
-    if (!rc)
-        rc = api_visit_visible(r, &v, out);
-    visit_row_fini(&v);
+    int rc;
+    if (e->alarm_id) {
+        rc = alarm_visible(r, e->alarm_id, out);
+    } else {
+        rc = store_visit_get(r->st, r->who.organisation_id, e->visit_id, &v);
+        if (!rc)
+            rc = api_visit_visible(r, &v, out);
+        visit_row_fini(&v);
+    }
     if (rc == -NA_ENOTFOUND)
         rc = 0;
     if (rc)
         return rc;
     seen->items = xrealloc(seen->items, seen->n + 1, sizeof *seen->items);
-    seen->items[seen->n++] = (struct seen){.visit_id = e->visit_id, .visible = *out};
+    seen->items[seen->n++] =
+        (struct seen){.visit_id = e->visit_id, .alarm_id = e->alarm_id, .visible = *out};
     return 0;
 }
 

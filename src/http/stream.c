@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/store_alarms.h"
 #include "store/store_cluster.h"
 #include "store/store_watch.h"
 #include "util/alloc.h"
@@ -168,9 +169,10 @@ static char *event_text(const struct event_row *e, size_t *out_len)
 
 /* ---- the hub's thread ---- */
 
-/* Who may see one event: its visit's worker, buddy and the worker's teams. */
+/* Who may see one event: its visit's (or alarm's) worker, buddy and the worker's teams. */
 struct audience {
-    bool known; /* the visit was found (else nobody sees the event) */
+    bool known; /* the visit or alarm was found (else nobody sees the event) */
+    bool alarm; /* an alarm's event: access_sees_alarm decides */
     int64_t worker_id, buddy_id;
     int64_t *teams;
     size_t n_teams;
@@ -185,24 +187,53 @@ static void audience_fini(struct audience *a)
     memset(a, 0, sizeof *a);
 }
 
+/* The worker and buddy of e's alarm (its visit's buddy) or visit; -NA_ENOTFOUND when gone. */
+static int audience_subject(struct stream_hub *h, const struct event_row *e, struct audience *a)
+{
+    struct visit_row v = {0};
+    struct alarm_row al = {0};
+    int64_t visit_id = e->visit_id;
+    int rc = 0;
+    a->alarm = e->alarm_id != 0;
+    if (a->alarm) {
+        rc = store_alarm_get_any(h->st, e->alarm_id, &al);
+        if (!rc && al.organisation_id != e->organisation_id)
+            rc = -NA_ENOTFOUND;
+        a->worker_id = al.worker_id;
+        visit_id = al.visit_id;
+        alarm_row_fini(&al);
+    }
+    if (!rc && visit_id)
+        rc = store_visit_get_any(h->st, visit_id, &v);
+    if (!rc && visit_id && v.organisation_id != e->organisation_id)
+        rc = -NA_ENOTFOUND;
+    if (!rc && visit_id) {
+        a->buddy_id = v.buddy_id;
+        if (!a->alarm)
+            a->worker_id = v.worker_id;
+    }
+    /* An alarm whose visit is gone is still seen by the alarm's people, without a buddy. */
+    if (rc == -NA_ENOTFOUND && a->alarm && a->worker_id) {
+        a->buddy_id = 0;
+        rc = 0;
+    }
+    visit_row_fini(&v);
+    return rc;
+}
+
 /* Reads who may see e (hub thread, no lock held). A storage error leaves e for later. */
 static int audience_load(struct stream_hub *h, const struct event_row *e, struct audience *a)
 {
-    struct visit_row v = {0};
     struct user_row u = {0};
-    int rc = store_visit_get_any(h->st, e->visit_id, &v);
-    if (rc == -NA_ENOTFOUND || (!rc && v.organisation_id != e->organisation_id)) {
-        visit_row_fini(&v);
+    int rc = audience_subject(h, e, a);
+    if (rc == -NA_ENOTFOUND)
         return 0;
-    }
     if (!rc)
-        rc = store_user_get(h->st, v.organisation_id, v.worker_id, &u);
+        rc = store_user_get(h->st, e->organisation_id, a->worker_id, &u);
     if (rc == -NA_ENOTFOUND)
         rc = 0; /* no teams: the worker, buddy and the roles that see everything remain */
     if (!rc) {
         a->known = true;
-        a->worker_id = v.worker_id;
-        a->buddy_id = v.buddy_id;
         a->teams = u.team_ids;
         a->n_teams = u.n_team_ids;
         u.team_ids = NULL;
@@ -210,8 +241,17 @@ static int audience_load(struct stream_hub *h, const struct event_row *e, struct
         a->text = event_text(e, &a->len);
     }
     user_row_fini(&u);
-    visit_row_fini(&v);
     return rc;
+}
+
+/* Whether who sees the event of audience a: the alarm's rule or the visit's. */
+static bool audience_sees(const struct audience *a, const struct principal *who)
+{
+    if (!a->known || !a->text)
+        return false;
+    if (a->alarm)
+        return access_sees_alarm(who, a->worker_id, a->buddy_id, a->teams, a->n_teams);
+    return access_sees_visit(who, a->worker_id, a->buddy_id, a->teams, a->n_teams);
 }
 
 /* Whether an attached stream of e's organisation has not had e yet (lock held). */
@@ -246,8 +286,7 @@ static int hub_deliver(struct stream_hub *h, const struct event_row *e)
         if (s->who.organisation_id != e->organisation_id || s->cursor >= e->id)
             continue;
         s->cursor = e->id;
-        if (a.known && a.text &&
-            access_sees_visit(&s->who, a.worker_id, a.buddy_id, a.teams, a.n_teams))
+        if (audience_sees(&a, &s->who))
             stream_push_locked(s, a.text, a.len);
     }
     h->last_id = e->id;

@@ -1,9 +1,10 @@
 /*
  * What the scheduler's jobs do (its thread, its own storage connection): a passed
  * deadline opens a case, a level's limit climbs it, a reminder is sent, a notification
- * that finally failed passes its level over. A batch of due jobs is handled in one
- * transaction, so a thousand deadlines a second cost a few commits, not a thousand; if
- * the batch fails, each job is retried alone so one bad row cannot hold up the others.
+ * that finally failed passes its level over; an unclaimed alarm is told again, a passed
+ * amber deadline opens an alarm, an untested device is told (alarms.c). A batch of due jobs is
+ * handled in one transaction, so a thousand deadlines a second cost a few commits, not a thousand;
+ * if the batch fails, each job is retried alone so one bad row cannot hold up the others.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -201,8 +202,26 @@ static enum due_kind job_row(int kind)
         return DUE_VISIT;
     case JOB_ESCALATION:
         return DUE_ESCALATION;
+    case JOB_ALARM:
+        return DUE_ALARM;
+    case JOB_AMBER:
+        return DUE_AMBER;
+    case JOB_DEVICE:
+        return DUE_DEVICE;
     }
     return 0; /* an unreachable notice acts on its case: on_unreachable checks that */
+}
+
+/* An alarm job, with the job it asks for next. */
+static int alarm_job(struct watch *w, const struct sched_job *j, int64_t now, struct followups *f)
+{
+    struct sched_job next;
+    int rc = j->kind == JOB_ALARM   ? alarm_job_renotify(w, w->st, j->id, now, &next, &f->outbox)
+             : j->kind == JOB_AMBER ? alarm_job_amber(w, w->st, j->id, now, &next, &f->outbox)
+                                    : alarm_job_device(w, w->st, j->id, now, &next, &f->outbox);
+    if (!rc && next.due_at)
+        later(f, next.kind, next.id, next.due_at);
+    return rc;
 }
 
 static int run_job(struct watch *w, const struct sched_job *j, int64_t now, struct followups *f)
@@ -226,6 +245,10 @@ static int run_job(struct watch *w, const struct sched_job *j, int64_t now, stru
         return on_escalation(w, j->id, now, f);
     case JOB_UNREACHABLE:
         return on_unreachable(w, j->id, now, f);
+    case JOB_ALARM:
+    case JOB_AMBER:
+    case JOB_DEVICE:
+        return alarm_job(w, j, now, f);
     case JOB_DELIVER:
         id_list_push(&f->outbox, j->id); /* no storage work: straight to the sender */
         return 0;

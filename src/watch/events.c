@@ -23,7 +23,7 @@ static json_t *id_or_null(int64_t id)
 
 /* Writes o (consumed) as the event's payload. */
 static int events_write(struct store *st, const char *kind, int64_t org_id, int64_t visit_id,
-                        int64_t worker_id, int64_t now, json_t *o)
+                        int64_t alarm_id, int64_t worker_id, int64_t now, json_t *o)
 {
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -36,6 +36,7 @@ static int events_write(struct store *st, const char *kind, int64_t org_id, int6
                           .kind = kind,
                           .visit_id = visit_id,
                           .worker_id = worker_id,
+                          .alarm_id = alarm_id,
                           .payload = text};
     int rc = store_event_add(st, &e);
     free(text);
@@ -53,7 +54,7 @@ int events_add_visit(struct store *st, const char *kind, const struct visit_row 
                   "expected_departure", time_or_null(c->expected_departure));
     if (o && c->outcome)
         json_object_set_new(o, "outcome", json_string(visit_outcome_name(c->outcome)));
-    return events_write(st, kind, v->organisation_id, v->id, v->worker_id, now, o);
+    return events_write(st, kind, v->organisation_id, v->id, 0, v->worker_id, now, o);
 }
 
 int events_add_case(struct store *st, const char *kind, const struct escalation_row *e,
@@ -77,12 +78,24 @@ int events_add_case(struct store *st, const char *kind, const struct escalation_
             json_string(escalation_outcome_name((enum escalation_outcome)e->outcome)));
     if (o && extra)
         json_object_update(o, extra);
-    return events_write(st, kind, e->organisation_id, e->visit_id, worker_id, now, o);
+    return events_write(st, kind, e->organisation_id, e->visit_id, 0, worker_id, now, o);
 }
 
 int events_add_alarm(struct store *st, const char *kind, const struct alarm_row *a, int64_t by,
                      int64_t now, json_t *extra)
 {
-    (void)st, (void)kind, (void)a, (void)by, (void)now, (void)extra;
-    return -NA_ESTORE; /* placeholder: being written */
+    const struct alarm_clock *c = &a->clock;
+    /* Ids, times and states only: no names, phones or coordinates. */
+    json_t *o =
+        json_pack("{s:o,s:I,s:I,s:o,s:o,s:s,s:s,s:b,s:i,s:o,s:o,s:b}", "at", render_time(now),
+                  "alarm_id", (json_int_t)a->id, "worker_id", (json_int_t)a->worker_id, "visit_id",
+                  id_or_null(a->visit_id), "by", id_or_null(by), "kind", alarm_kind_name(c->kind),
+                  "state", alarm_state_name(c->state), "duress", c->duress, "priority", c->priority,
+                  "opened_at", render_time(c->opened_at), "claimed_by", id_or_null(c->claimed_by),
+                  "cancelled", c->cancelled_at != 0);
+    if (o && c->outcome && c->state == ALARM_CLOSED)
+        json_object_set_new(o, "outcome", json_string(alarm_outcome_name(c->outcome)));
+    if (o && extra)
+        json_object_update(o, extra);
+    return events_write(st, kind, a->organisation_id, a->visit_id, a->id, a->worker_id, now, o);
 }

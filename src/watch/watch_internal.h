@@ -16,6 +16,9 @@ enum watch_job {
     JOB_ESCALATION = 3,  /* a case's level limit (escalation id) */
     JOB_DELIVER = 4,     /* an outbox row to (re)send (outbox id) */
     JOB_UNREACHABLE = 5, /* an outbox row that finally failed (outbox id) */
+    JOB_ALARM = 6,       /* an unclaimed alarm's re-notification (alarm id) */
+    JOB_AMBER = 7,       /* an amber alert's deadline (amber alert id) */
+    JOB_DEVICE = 8,      /* a device not tested for too long (the worker's user id) */
 };
 
 struct deliver;
@@ -56,6 +59,31 @@ void id_list_push(struct id_list *l, int64_t id);
 json_t *pack_visit(struct store *st, const struct visit_row *v);
 /* Plain-text rendering of a pack for email. */
 void pack_text(json_t *pack, struct buf *out);
+
+/* Users told of an alarm, from its timeline's "notified" lines: each once, when first. */
+struct told {
+    int64_t user_id;
+    int64_t at;
+};
+struct told_list {
+    struct told *items; /* caller frees */
+    size_t n;
+};
+int alarm_told_users(struct store *st, const struct alarm_row *a, struct told_list *out);
+/* Plain-text rendering of an alarm's pack (watch_alarm_pack) for notices. */
+void alarm_pack_text(json_t *pack, struct buf *out);
+
+/*
+ * The alarm jobs (alarms.c), in the scheduler's transaction: each reads its row again and
+ * acts only if it is still due, so a stale job is harmless. *next receives the job to
+ * schedule after the commit (due_at 0: none).
+ */
+int alarm_job_renotify(struct watch *w, struct store *st, int64_t alarm_id, int64_t now,
+                       struct sched_job *next, struct id_list *outbox);
+int alarm_job_amber(struct watch *w, struct store *st, int64_t amber_id, int64_t now,
+                    struct sched_job *next, struct id_list *outbox);
+int alarm_job_device(struct watch *w, struct store *st, int64_t user_id, int64_t now,
+                     struct sched_job *next, struct id_list *outbox);
 
 /* Delivery thread (deliver.c). */
 int deliver_new(struct watch *w, struct deliver **out);
