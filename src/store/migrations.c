@@ -365,7 +365,7 @@ static const char *const scripts[] = {
     "    detail TEXT,\n"
     "    data TEXT\n"
     ");\n"
-    "CREATE INDEX alarm_events_alarm ON alarm_events (alarm_id, id);\n",
+    "CREATE INDEX alarm_events_alarm ON alarm_events (alarm_id, at, id);\n",
     "CREATE TABLE amber_alerts (\n"
     "    id @ID@,\n"
     "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
@@ -401,9 +401,9 @@ static const char *const scripts[] = {
     "    received_at BIGINT NOT NULL\n"
     ");\n"
     "CREATE INDEX positions_worker ON positions (worker_id, at);\n",
+    /* One per user, named by the user id (also in the scheduler's jobs). */
     "CREATE TABLE alert_profiles (\n"
-    "    id @ID@,\n"
-    "    user_id BIGINT NOT NULL UNIQUE REFERENCES users (id) ON DELETE CASCADE,\n"
+    "    user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,\n"
     "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
     "    code_hash TEXT,\n"
     "    duress_hash TEXT,\n"
@@ -417,7 +417,7 @@ static const char *const scripts[] = {
     "    updated_at BIGINT NOT NULL,\n"
     "    owner TEXT\n"
     ");\n"
-    "CREATE INDEX alert_profiles_owner ON alert_profiles (owner, id) "
+    "CREATE INDEX alert_profiles_owner ON alert_profiles (owner, user_id) "
     "WHERE test_due_at IS NOT NULL;\n",
     "CREATE TABLE evidence (\n"
     "    id @ID@,\n"

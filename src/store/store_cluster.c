@@ -16,6 +16,7 @@
 /* Where a kind of due work lives: its table, which rows have work, the due columns. */
 struct due_table {
     const char *table;
+    const char *key;      /* the column of the row's id (store_owns, adopted_row.id) */
     const char *has_work; /* the condition of the table's partial owner index */
     const char *due;      /* two columns: the due time and a second one (or 0) */
     const char *due_by;   /* due at or before ?: one ? per due column that is real */
@@ -25,13 +26,19 @@ struct due_table {
 static const struct due_table *due_table(enum due_kind kind)
 {
     static const struct due_table tables[] = {
-        [DUE_VISIT] = {"visits", "state = 2", "deadline_at, reminder_at",
+        [DUE_VISIT] = {"visits", "id", "state = 2", "deadline_at, reminder_at",
                        "(deadline_at <= ? OR reminder_at <= ?)", 2},
-        [DUE_ESCALATION] = {"escalations", "state = 1", "level_due_at, 0", "level_due_at <= ?", 1},
-        [DUE_OUTBOX] = {"outbox", "state = 'pending'", "next_attempt_at, 0", "next_attempt_at <= ?",
-                        1},
+        [DUE_ESCALATION] = {"escalations", "id", "state = 1", "level_due_at, 0",
+                            "level_due_at <= ?", 1},
+        [DUE_OUTBOX] = {"outbox", "id", "state = 'pending'", "next_attempt_at, 0",
+                        "next_attempt_at <= ?", 1},
+        [DUE_ALARM] = {"alarms", "id", "state = 1", "renotify_at, 0", "renotify_at <= ?", 1},
+        [DUE_AMBER] = {"amber_alerts", "id", "state = 2", "deadline_at, 0", "deadline_at <= ?", 1},
+        /* A profile is its user's: the user id names it everywhere. */
+        [DUE_DEVICE] = {"alert_profiles", "user_id", "test_due_at IS NOT NULL", "test_due_at, 0",
+                        "test_due_at <= ?", 1},
     };
-    if (kind < DUE_VISIT || kind > DUE_OUTBOX)
+    if (kind < DUE_VISIT || kind > DUE_KIND_LAST)
         return NULL;
     return &tables[kind];
 }
@@ -91,13 +98,22 @@ int store_nodes_silent(struct store *st, int64_t older_than, char ***out_names, 
 
 int store_node_forget(struct store *st, const char *name, int64_t older_than)
 {
-    return st_exec(
-        st,
-        "DELETE FROM nodes WHERE name = ? AND heartbeat_at < ? "
-        "AND NOT EXISTS (SELECT 1 FROM visits WHERE state = 2 AND owner = ?) "
-        "AND NOT EXISTS (SELECT 1 FROM escalations WHERE state = 1 AND owner = ?) "
-        "AND NOT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND owner = ?)",
-        PARAMS(P_TEXT(name), P_I64(older_than), P_TEXT(name), P_TEXT(name), P_TEXT(name)));
+    struct db_param params[2 + DUE_KIND_LAST] = {P_TEXT(name), P_I64(older_than)};
+    size_t n = 2;
+    char sql[1024];
+    int w = snprintf(sql, sizeof sql, "DELETE FROM nodes WHERE name = ? AND heartbeat_at < ?");
+
+    /* Every kind of due work it still owns keeps its row (and its name known). */
+    for (int k = DUE_VISIT; k <= DUE_KIND_LAST && w >= 0 && (size_t)w < sizeof sql; k++) {
+        const struct due_table *t = due_table((enum due_kind)k);
+        w += snprintf(sql + w, sizeof sql - (size_t)w,
+                      " AND NOT EXISTS (SELECT 1 FROM %s WHERE %s AND owner = ?)", t->table,
+                      t->has_work);
+        params[n++] = (struct db_param)P_TEXT(name);
+    }
+    if (w < 0 || (size_t)w >= sizeof sql)
+        return -NA_EINVAL;
+    return st_exec(st, sql, params, n);
 }
 
 /* Rows of sql (id, due, second due) into *out. */
@@ -152,9 +168,10 @@ int store_adopt(struct store *st, enum due_kind kind, const char *from, int64_t 
                  "(owner IS NULL OR NOT EXISTS (SELECT 1 FROM nodes n WHERE n.name = %s.owner))",
                  t->table);
     int w = snprintf(sql, sizeof sql,
-                     "UPDATE %s SET owner = ? WHERE id IN (SELECT id FROM %s WHERE %s AND %s "
-                     "ORDER BY id LIMIT ?%s) RETURNING id, %s",
-                     t->table, t->table, t->has_work, owned_by, st->ops->claim_suffix, t->due);
+                     "UPDATE %s SET owner = ? WHERE %s IN (SELECT %s FROM %s WHERE %s AND %s "
+                     "ORDER BY %s LIMIT ?%s) RETURNING %s, %s",
+                     t->table, t->key, t->key, t->table, t->has_work, owned_by, t->key,
+                     st->ops->claim_suffix, t->key, t->due);
     if (w < 0 || (size_t)w >= sizeof sql)
         return -NA_EINVAL;
     if (from)
@@ -176,9 +193,9 @@ int store_owned_due(struct store *st, enum due_kind kind, int64_t until, struct 
     if (!t)
         return -NA_EINVAL;
     int w = snprintf(sql, sizeof sql,
-                     "SELECT id, %s FROM %s WHERE %s AND owner = ? AND %s "
-                     "ORDER BY id",
-                     t->due, t->table, t->has_work, t->due_by);
+                     "SELECT %s, %s FROM %s WHERE %s AND owner = ? AND %s "
+                     "ORDER BY %s",
+                     t->key, t->due, t->table, t->has_work, t->due_by, t->key);
     if (w < 0 || (size_t)w >= sizeof sql)
         return -NA_EINVAL;
     if (t->n_due == 2)
@@ -203,7 +220,8 @@ int store_owns(struct store *st, enum due_kind kind, int64_t id, bool *out_mine)
     int rc = kind == DUE_ESCALATION ? st_lock_visit_of_case(st, id) : 0;
     if (rc < 0)
         return rc;
-    snprintf(sql, sizeof sql, "SELECT owner FROM %s WHERE id = ?", t->table);
+    /* An alarm, an amber alert and a profile are each locked on their own. */
+    snprintf(sql, sizeof sql, "SELECT owner FROM %s WHERE %s = ?", t->table, t->key);
     rc = st_stmt_locked(st, sql, PARAMS(P_I64(id)), &s);
     if (rc < 0)
         return rc;

@@ -24,6 +24,7 @@ struct st_event {
     int64_t at;
     int64_t visit_id;
     int64_t worker_id;
+    int64_t alarm_id;
     char *kind;
     char *payload;
 };
@@ -36,7 +37,9 @@ int store_event_add(struct store *st, const struct event_new *e)
         log_error("event_outside_transaction", "kind=%s", e->kind ? e->kind : "none");
         return -NA_ESTORE;
     }
-    if (!e->kind || !e->payload || e->visit_id <= 0 || e->organisation_id <= 0)
+    if (!e->kind || !e->payload || e->organisation_id <= 0 || e->visit_id < 0 || e->alarm_id < 0)
+        return -NA_EINVAL;
+    if (e->visit_id == 0 && e->alarm_id == 0)
         return -NA_EINVAL;
     if (st->n_events >= STORE_EVENTS_TX_MAX)
         return -NA_ETOOBIG;
@@ -49,6 +52,7 @@ int store_event_add(struct store *st, const struct event_new *e)
     ev->at = e->at;
     ev->visit_id = e->visit_id;
     ev->worker_id = e->worker_id;
+    ev->alarm_id = e->alarm_id;
     ev->kind = xstrdup(e->kind);
     ev->payload = xstrdup(e->payload);
     return 0;
@@ -79,9 +83,10 @@ int st_events_flush(struct store *st, size_t *out_n)
         const struct st_event *e = &st->events[i];
         rc = st_exec_id(st,
                         "INSERT INTO events (organisation_id, at, kind, visit_id, worker_id, "
-                        "payload) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                        "alarm_id, payload) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         PARAMS(P_I64(e->organisation_id), P_I64(e->at), P_TEXT(e->kind),
-                               P_ID(e->visit_id), P_ID(e->worker_id), P_TEXT(e->payload)),
+                               P_ID(e->visit_id), P_ID(e->worker_id), P_ID(e->alarm_id),
+                               P_TEXT(e->payload)),
                         &last);
     }
     /* One notification per transaction: listeners read every row after the last they saw. */
@@ -100,7 +105,7 @@ void event_rows_free(struct event_row *rows, size_t n)
     free(rows);
 }
 
-#define EVENT_COLS "id, organisation_id, at, kind, visit_id, worker_id, payload"
+#define EVENT_COLS "id, organisation_id, at, kind, visit_id, worker_id, payload, alarm_id"
 
 static void event_read(struct store *st, struct db_stmt *s, struct event_row *r)
 {
@@ -111,6 +116,7 @@ static void event_read(struct store *st, struct db_stmt *s, struct event_row *r)
     r->visit_id = st_col_i64(st, s, 4);
     r->worker_id = st_col_i64(st, s, 5);
     r->payload = st_col_str(st, s, 6);
+    r->alarm_id = st_col_i64(st, s, 7);
 }
 
 /* Runs the prepared query s and reads up to limit rows. */
