@@ -85,14 +85,15 @@ int events_add_alarm(struct store *st, const char *kind, const struct alarm_row 
                      int64_t now, json_t *extra)
 {
     const struct alarm_clock *c = &a->clock;
-    /* Ids, times and states only: no names, phones or coordinates. */
+    /* Ids, times and states only: no names, phones or coordinates. "kind" is the event's
+     * own (the stream puts it beside the payload), so the alarm's is "alarm_kind". */
     json_t *o =
         json_pack("{s:o,s:I,s:I,s:o,s:o,s:s,s:s,s:b,s:i,s:o,s:o,s:b}", "at", render_time(now),
                   "alarm_id", (json_int_t)a->id, "worker_id", (json_int_t)a->worker_id, "visit_id",
-                  id_or_null(a->visit_id), "by", id_or_null(by), "kind", alarm_kind_name(c->kind),
-                  "state", alarm_state_name(c->state), "duress", c->duress, "priority", c->priority,
-                  "opened_at", render_time(c->opened_at), "claimed_by", id_or_null(c->claimed_by),
-                  "cancelled", c->cancelled_at != 0);
+                  id_or_null(a->visit_id), "by", id_or_null(by), "alarm_kind",
+                  alarm_kind_name(c->kind), "state", alarm_state_name(c->state), "duress",
+                  c->duress, "priority", c->priority, "opened_at", render_time(c->opened_at),
+                  "claimed_by", id_or_null(c->claimed_by), "cancelled", c->cancelled_at != 0);
     if (o && c->outcome && c->state == ALARM_CLOSED)
         json_object_set_new(o, "outcome", json_string(alarm_outcome_name(c->outcome)));
     if (o && extra)
