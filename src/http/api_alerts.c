@@ -277,8 +277,6 @@ static int open_alarm(struct request *r, const struct alarm_request *q, struct a
     if (!rc && !*duplicate) {
         watch_alarm_changed(r->api->watch, a);
         watch_deliver(r->api->watch, outbox.ids, outbox.n);
-        log_info("alarm_raised", "alarm_id=%lld worker_id=%lld kind=%s source=%s", (long long)a->id,
-                 (long long)a->worker_id, alarm_kind_name(q->kind), q->source);
     }
     id_list_fini(&outbox);
     return rc;
@@ -391,23 +389,7 @@ int api_duress_alarm(struct request *r, const char *source, struct alarm_row *ou
                               .duress = true,
                               .source = source,
                               .by = r->who.user_id};
-    int rc = watch_alarm_open(r->api->watch, r->st, &q, r->now, out, outbox);
-    if (!rc)
-        log_info("alarm_raised", "alarm_id=%lld worker_id=%lld kind=%s source=%s",
-                 (long long)out->id, (long long)out->worker_id, alarm_kind_name(q.kind), source);
-    return rc;
-}
-
-/* The optional "code" of a body checked: *duress when it was the duress code. */
-static int read_given_code(struct request *r, bool *duress)
-{
-    const char *code;
-    bool present;
-    *duress = false;
-    int rc = jin_str(r, r->body, NULL, "code", JIN_NULLABLE, NULL, NULL, &code, &present);
-    if (!rc && code)
-        rc = api_alert_code_check(r, code, duress);
-    return rc;
+    return watch_alarm_open(r->api->watch, r->st, &q, r->now, out, outbox);
 }
 
 /* ---- cancelling a red alert ---- */
@@ -581,28 +563,28 @@ static int amber_store(struct request *r, struct amber_in *in)
 int api_amber_create(struct request *r)
 {
     struct amber_in in = {0};
-    int status = 201;
+    struct amber_row first = {0};
     int rc = read_amber(r, &in);
     if (!rc)
         rc = store_begin(r->st);
     /* A retry answers with the first; checked before anything is written. */
-    if (!rc && in.alert_id) {
+    if (!rc && in.alert_id)
         rc = store_amber_by_alert_id(r->st, r->who.organisation_id, r->who.user_id, in.alert_id,
-                                     &in.a);
-        status = rc ? 201 : 200;
-        rc = rc == -NA_ENOTFOUND ? 0 : rc;
-    }
-    if (!rc && status == 201)
+                                     &first);
+    bool retry = !rc && first.id;
+    if (rc == -NA_ENOTFOUND || (!rc && !retry))
         rc = amber_store(r, &in);
     if (!rc)
         rc = store_commit(r->st);
-    if (!rc && status == 201) {
+    if (!rc && !retry) {
         watch_amber_changed(r->api->watch, &in.a);
         log_info("amber_alert", "amber_id=%lld worker_id=%lld watching=%d", (long long)in.a.id,
                  (long long)in.a.worker_id, in.a.state == AMBER_WATCHING);
     }
     if (!rc)
-        rc = request_answer(r, status, render_amber(&in.a, true, false));
+        rc =
+            request_answer(r, retry ? 200 : 201, render_amber(retry ? &first : &in.a, true, false));
+    amber_row_fini(&first);
     amber_row_fini(&in.a);
     return rc;
 }
@@ -671,7 +653,8 @@ int api_amber_clear(struct request *r)
     struct amber_row a = {0};
     struct alarm_row alarm = {0};
     struct id_list outbox = {0};
-    bool duress = false, passed = false;
+    const char *code;
+    bool present, duress = false, passed = false;
     int64_t id;
     int rc = request_param_id(r, 0, &id);
     if (!rc)
@@ -681,7 +664,9 @@ int api_amber_clear(struct request *r)
     if (!rc)
         rc = jin_only(r, r->body, NULL, fields);
     if (!rc)
-        rc = read_given_code(r, &duress);
+        rc = jin_str(r, r->body, NULL, "code", JIN_NULLABLE, NULL, NULL, &code, &present);
+    if (!rc && code)
+        rc = api_alert_code_check(r, code, &duress);
     if (!rc)
         rc = store_begin(r->st);
     if (!rc)

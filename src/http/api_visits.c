@@ -555,17 +555,44 @@ static int worker_heard(struct request *r, struct visit_row *v, const char *how,
     return rc;
 }
 
+/*
+ * The optional "code" of a check-in or an end, checked before any transaction (hashing
+ * takes tens of milliseconds): *duress when it is the caller's duress code, which then
+ * does exactly what the normal code does and also opens a silent alarm.
+ */
+static int read_worker_code(struct request *r, bool *duress)
+{
+    const char *code;
+    bool present;
+    *duress = false;
+    int rc = jin_str(r, r->body, NULL, "code", JIN_NULLABLE, NULL, NULL, &code, &present);
+    if (!rc && code)
+        rc = api_alert_code_check(r, code, duress);
+    return rc;
+}
+
+/* The worker was heard from: their amber alerts' deadlines stop watching. */
+static int amber_heard(struct request *r, const struct visit_row *v)
+{
+    if (v->worker_id != r->who.user_id)
+        return 0;
+    return watch_amber_clear(r->api->watch, r->st, v->organisation_id, v->worker_id, r->now, NULL);
+}
+
 int api_visit_checkin(struct request *r)
 {
-    static const char *const fields[] = {"latitude", "longitude", "note", NULL};
+    static const char *const fields[] = {"latitude", "longitude", "note", "code", NULL};
     struct visit_row v = {0};
     struct escalation_row e = {0};
+    struct alarm_row alarm = {0};
     struct id_list outbox = {0};
     const char *note;
-    bool present, has_loc;
+    bool present, has_loc, duress = false;
     double lat = 0, lon = 0;
+    int rc = read_worker_code(r, &duress);
     /* Read inside the transaction: a concurrent change must not be written over. */
-    int rc = store_begin(r->st);
+    if (!rc)
+        rc = store_begin(r->st);
     if (!rc)
         rc = load_own_visit(r, &v);
     if (!rc)
@@ -587,13 +614,20 @@ int api_visit_checkin(struct request *r)
         rc = add_event(r, &v, "checkin", note, has_loc, lat, lon);
     if (!rc)
         rc = events_add_visit(r->st, EVENT_VISIT_CHECKIN, &v, r->who.user_id, r->now);
+    if (!rc && duress)
+        rc = api_duress_alarm(r, "checkin", &alarm, &outbox);
     if (!rc)
         rc = worker_heard(r, &v, "the worker checked in", &e, &outbox);
     if (!rc)
+        rc = amber_heard(r, &v);
+    if (!rc)
         rc = store_commit(r->st);
+    if (!rc && duress)
+        watch_alarm_changed(r->api->watch, &alarm);
     if (!rc)
         rc = answer_visit(r, 200, &v, &e, &outbox);
     id_list_fini(&outbox);
+    alarm_row_fini(&alarm);
     escalation_row_fini(&e);
     visit_row_fini(&v);
     return rc;
@@ -684,15 +718,18 @@ static int may_end(struct request *r, const struct visit_row *v, enum visit_outc
 
 int api_visit_end(struct request *r)
 {
-    static const char *const fields[] = {"outcome", "note", NULL};
+    static const char *const fields[] = {"outcome", "note", "code", NULL};
     struct visit_row v = {0};
     struct escalation_row e = {0};
+    struct alarm_row alarm = {0};
     struct id_list outbox = {0};
     const char *name, *note;
-    bool present;
+    bool present, duress = false;
     enum visit_outcome outcome = VISIT_OUTCOME_NONE;
+    int rc = read_worker_code(r, &duress);
     /* Read inside the transaction: a concurrent change must not be written over. */
-    int rc = store_begin(r->st);
+    if (!rc)
+        rc = store_begin(r->st);
     if (!rc)
         rc = load_visit(r, &v);
     if (!rc)
@@ -706,6 +743,9 @@ int api_visit_end(struct request *r)
                      "at most 500 characters", &note, &present);
     if (!rc)
         rc = may_end(r, &v, outcome);
+    /* Opened while the visit is still active, so that the alarm carries it. */
+    if (!rc && duress)
+        rc = api_duress_alarm(r, "visit_end", &alarm, &outbox);
     if (!rc)
         rc = visit_close(&v.clock, outcome, r->now);
     if (!rc) {
@@ -721,7 +761,11 @@ int api_visit_end(struct request *r)
                                                              : "the worker ended the visit safe",
                           &e, &outbox);
     if (!rc)
+        rc = amber_heard(r, &v);
+    if (!rc)
         rc = store_commit(r->st);
+    if (!rc && duress)
+        watch_alarm_changed(r->api->watch, &alarm);
     if (!rc)
         rc = answer_visit(r, 200, &v, &e, &outbox);
     /* Withdrawing is recorded, never penalised, and prompts an incident report (§6.2.1). */
@@ -729,6 +773,7 @@ int api_visit_end(struct request *r)
         json_object_set_new(r->answer, "incident_report_prompted",
                             json_boolean(outcome == VISIT_OUTCOME_WITHDRAWN));
     id_list_fini(&outbox);
+    alarm_row_fini(&alarm);
     escalation_row_fini(&e);
     visit_row_fini(&v);
     return rc;
