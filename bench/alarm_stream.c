@@ -293,8 +293,9 @@ static int parse_tokens(struct bench *b, char *list)
 int main(int argc, char **argv)
 {
     if (argc != 7) {
-        fprintf(stderr, "usage: %s URL OPERATOR_TOKEN WORKER_TOKENS RATE SECONDS "
-                        "SATURATION_SECONDS\n",
+        fprintf(stderr,
+                "usage: %s URL OPERATOR_TOKEN WORKER_TOKENS RATE SECONDS "
+                "SATURATION_SECONDS\n",
                 argv[0]);
         return 2;
     }
@@ -317,8 +318,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 500 && !atomic_load(&b.stream_ready); i++)
         sleep_until(now_us() + 10000);
 
-    printf("red alerts at %lld/s for %lld s, %d workers, one operator's stream:\n",
-           (long long)rate, (long long)seconds, b.n_senders);
+    printf("red alerts at %lld/s for %lld s, %d workers, one operator's stream:\n", (long long)rate,
+           (long long)seconds, b.n_senders);
     b.fixed_rate = true;
     b.start_us = now_us() + 100000;
     b.stop_us = b.start_us + seconds * 1000000;
