@@ -3,6 +3,8 @@
 
 #include "cli/cli.h"
 
+struct table;
+
 /*
  * The command groups of the notalone client, each defined in its cmd_*.c file (static
  * storage). The groups without a name hold top-level commands: cmd_session_group login,
@@ -20,5 +22,35 @@ extern const struct cli_group cmd_watch_group;
 extern const struct cli_group cmd_escalation_group;
 extern const struct cli_group cmd_policy_group;
 extern const struct cli_group cmd_channel_group;
+extern const struct cli_group cmd_alert_group;
+extern const struct cli_group cmd_alarm_group;
+
+/*
+ * A worker's code (normal or duress), asked for where it is needed and never taken from
+ * the command line (cmd_alert.c). The server takes 4-12 digits; a current code up to 64.
+ */
+#define CMD_CODE_MAX 64
+
+struct cmd_code {
+    char text[CMD_CODE_MAX + 2];
+};
+
+/* Wipes a code read. */
+void cmd_code_wipe(struct cmd_code *c);
+
+/*
+ * Reads a code: from the terminal without echo after prompt, or one line of standard input
+ * when it is not a terminal. A usage error of cmd when none is given or it is longer than
+ * CMD_CODE_MAX. Wipe *out with cmd_code_wipe in every case.
+ */
+int cmd_read_code(struct cli *cli, const struct cli_command *cmd, const char *prompt,
+                  struct cmd_code *out);
+
+/* Reads a code (see cmd_read_code) into body[key]; the copy read is wiped. */
+int cmd_set_code(struct cli *cli, const struct cli_command *cmd, json_t *body, const char *key,
+                 const char *prompt);
+
+/* Appends the row (label, value) to the two-column table t (both copied). */
+void cmd_add_text(struct table *t, const char *label, const char *value);
 
 #endif

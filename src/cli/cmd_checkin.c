@@ -11,11 +11,12 @@
 static const char *const visit_pos[] = {"VISIT"};
 static const char *const extend_pos[] = {"DURATION|TIME"};
 
-enum { C_LAT, C_LON, C_NOTE };
+enum { C_LAT, C_LON, C_NOTE, C_CODE };
 static const struct args_spec checkin_spec[] = {
     [C_LAT] = {"lat", ARGS_VALUE},
     [C_LON] = {"lon", ARGS_VALUE},
     [C_NOTE] = {"note", ARGS_VALUE},
+    [C_CODE] = {"code", ARGS_FLAG},
 };
 
 /*
@@ -50,6 +51,8 @@ static int run_checkin(struct cli *cli, const struct cli_command *cmd, int argc,
         rc = cli_set_string(cli, cmd, body, "note", "--note", a.value[C_NOTE], false);
     if (!rc)
         rc = visits_resolve(cli, cmd, a.npos ? a.pos[0] : NULL, &id);
+    if (!rc && a.set[C_CODE])
+        rc = cmd_set_code(cli, cmd, body, "code", "Your code: ");
     if (!rc)
         rc = visits_act(cli, id, "checkin", body, "check-in recorded", &visit);
     if (!rc)
@@ -107,9 +110,10 @@ done:
     return rc;
 }
 
-enum { E_NOTE };
+enum { E_NOTE, E_CODE };
 static const struct args_spec end_spec[] = {
     [E_NOTE] = {"note", ARGS_VALUE},
+    [E_CODE] = {"code", ARGS_FLAG},
 };
 
 /* end and withdraw: POST .../end with outcome and --note. */
@@ -131,6 +135,8 @@ static int close_visit(struct cli *cli, const struct cli_command *cmd, int argc,
               : cli_fail(cli, "out of memory");
     if (!rc)
         rc = visits_resolve(cli, cmd, a.npos ? a.pos[0] : NULL, &id);
+    if (!rc && a.set[E_CODE])
+        rc = cmd_set_code(cli, cmd, body, "code", "Your code: ");
     if (!rc)
         rc =
             visits_act(cli, id, "end", body, withdrawn ? "withdrawn, you left" : "ended safe", out);
@@ -282,16 +288,18 @@ done:
 }
 
 static const struct cli_command checkin_cmds[] = {
-    {"checkin", "checkin [VISIT] [--lat X --lon Y] [--note TEXT]",
+    {"checkin", "checkin [VISIT] [--lat X --lon Y] [--note TEXT] [--code]",
      "Tells the server you are fine; sets the next deadline. Resolves an open escalation\n"
-     "as safe. VISIT defaults to your only active visit.",
+     "as safe. VISIT defaults to your only active visit. --code asks for your code (a line\n"
+     "of standard input when it is not a terminal) and sends it with the check-in.",
      run_checkin},
     {"extend", "extend DURATION|TIME --reason TEXT [--visit VISIT]",
      "You are delayed: moves the expected departure by DURATION (20m) or to TIME (15:30,\n"
      "+45m, an RFC 3339 time). Counts as a check-in.",
      run_extend},
-    {"end", "end [VISIT] [--note TEXT]", "Ends your visit: you are safe.", run_end},
-    {"withdraw", "withdraw [VISIT] --note TEXT",
+    {"end", "end [VISIT] [--note TEXT] [--code]",
+     "Ends your visit: you are safe. --code asks for your code, as for checkin.", run_end},
+    {"withdraw", "withdraw [VISIT] --note TEXT [--code]",
      "You left because you felt unsafe: ends the visit as withdrawn, which is recorded and\n"
      "never penalised, and prompts an incident report.",
      run_withdraw},

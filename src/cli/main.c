@@ -14,7 +14,8 @@
 static const struct cli_group *const groups[] = {
     &cmd_session_group,    &cmd_org_group,    &cmd_team_group,    &cmd_user_group,
     &cmd_apikey_group,     &cmd_visit_group,  &cmd_checkin_group, &cmd_watch_group,
-    &cmd_escalation_group, &cmd_policy_group, &cmd_channel_group,
+    &cmd_escalation_group, &cmd_policy_group, &cmd_channel_group, &cmd_alert_group,
+    &cmd_alarm_group,
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -36,9 +37,10 @@ static void print_usage(FILE *f)
           f);
     for (size_t i = 0; i < NGROUPS; i++)
         cli_print_group_synopses(f, groups[i]);
-    fputs("\nUSER is a user id or username, TEAM a team id or name. VISIT is a visit id; left\n"
-          "out, it is your only active visit. TIME is HH:MM (today, or tomorrow when that has\n"
-          "passed), +DURATION (+45m) or an RFC 3339 time; DURATION is like 90s, 20m, 2h.\n"
+    fputs("\nUSER is a user id or username, TEAM a team id or name, ALARM an alarm id. VISIT\n"
+          "is a visit id; left out, it is your only active visit. TIME is HH:MM (today, or\n"
+          "tomorrow when that has passed), +DURATION (+45m) or an RFC 3339 time; DURATION is\n"
+          "like 90s, 20m, 2h.\n"
           "Times are printed in local time, with the date when not today.\n"
           "The token is $NOTALONE_TOKEN, else the one saved by 'notalone login' in\n"
           "$XDG_CONFIG_HOME/notalone/credentials.json (or ~/.config/notalone/...).\n\n"
