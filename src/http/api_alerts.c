@@ -411,8 +411,8 @@ static int cancel_refused(struct request *r, const struct alarm_clock *c, int rc
                             "the time to cancel has passed: an operator will call you");
     if (rc == -NA_ECONFLICT)
         return request_fail(r, rc, NULL,
-                            c->cancelled_at ? "the alarm is already cancelled"
-                                            : "the alarm is already closed");
+                            c->state == ALARM_CLOSED ? "the alarm is already closed"
+                                                     : "the alarm is already cancelled");
     return rc;
 }
 
@@ -438,26 +438,38 @@ static int alarm_changed_by_worker(struct request *r, struct alarm_row *a, const
     return rc;
 }
 
+/* What a cancel did: a normal one's answer, and the alarm a duress code raised anew. */
+struct cancel_result {
+    int refused; /* what a normal cancel answers: 0 or an error of alarm_cancel */
+    struct alarm_row raised;
+    struct id_list outbox;
+};
+
 /*
  * In the open transaction: cancels a, or, under duress (the duress code now, or given
- * before), marks it duress and leaves it open. *refused receives what a normal cancel
- * would answer (0 or an error), so that both answers are the same.
+ * before), marks it duress and leaves it open; an alarm already closed has nobody left
+ * to see the mark, so a new silent alarm opens instead. Either way res->refused is what a
+ * normal cancel would answer, so that both answers are the same.
  */
-static int cancel_or_mark(struct request *r, struct alarm_row *a, bool duress, int *refused)
+static int cancel_or_mark(struct request *r, struct alarm_row *a, bool duress,
+                          struct cancel_result *res)
 {
     struct alarm_settings s;
     int rc = alarm_settings_load(r->st, a->organisation_id, &s);
     if (rc)
         return rc;
     if (!duress && !a->clock.duress) {
-        *refused = alarm_cancel(&a->clock, s.cancel_window_ms, r->now);
-        return *refused ? 0 : alarm_changed_by_worker(r, a, "cancelled", NULL);
+        res->refused = alarm_cancel(&a->clock, s.cancel_window_ms, r->now);
+        return res->refused ? 0 : alarm_changed_by_worker(r, a, "cancelled", NULL);
     }
     struct alarm_clock probe = a->clock;
-    *refused = alarm_cancel(&probe, s.cancel_window_ms, r->now);
+    res->refused = alarm_cancel(&probe, s.cancel_window_ms, r->now);
+    if (a->clock.state == ALARM_CLOSED)
+        return duress ? api_duress_alarm(r, "cancel", &res->raised, &res->outbox) : 0;
     if (a->clock.duress)
         return 0;
     a->clock.duress = true;
+    a->clock.priority = ALARM_PRIORITY_RED; /* even when cancelled before: it is no press */
     return alarm_changed_by_worker(r, a, "duress", "the duress code was given to cancel");
 }
 
@@ -465,9 +477,9 @@ int api_alarm_cancel(struct request *r)
 {
     static const char *const fields[] = {"code", NULL};
     struct alarm_row a = {0};
+    struct cancel_result res = {0};
     const char *code;
     bool present, duress = false;
-    int refused = 0;
     int64_t id;
     int rc = request_param_id(r, 0, &id);
     /* Whose alarm it is comes first: to anyone else it does not exist, code or not. */
@@ -486,17 +498,21 @@ int api_alarm_cancel(struct request *r)
     if (!rc)
         rc = load_own_alarm(r, id, &a);
     if (!rc)
-        rc = cancel_or_mark(r, &a, duress, &refused);
+        rc = cancel_or_mark(r, &a, duress, &res);
     if (!rc)
         rc = store_commit(r->st);
-    if (!rc)
-        watch_alarm_changed(r->api->watch, &a);
-    if (!rc && refused)
-        rc = cancel_refused(r, &a.clock, refused);
+    if (!rc) {
+        watch_alarm_changed(r->api->watch, res.raised.id ? &res.raised : &a);
+        watch_deliver(r->api->watch, res.outbox.ids, res.outbox.n);
+    }
+    if (!rc && res.refused)
+        rc = cancel_refused(r, &a.clock, res.refused);
     if (!rc)
         rc = request_answer(r, 200,
                             json_pack("{s:I,s:b,s:o}", "alarm_id", (json_int_t)a.id, "cancelled", 1,
                                       "cancelled_at", render_time(r->now)));
+    id_list_fini(&res.outbox);
+    alarm_row_fini(&res.raised);
     alarm_row_fini(&a);
     return rc;
 }

@@ -264,6 +264,21 @@ def test_duress_on_cancel_answers_as_the_normal_code(srv, crew):
     changes = srv.db.query("SELECT kind FROM events WHERE alarm_id = ? AND kind = "
                            "'alarm.updated'", mine["alarm_id"])
     assert len(changes) == 1, changes
+    # closed by an operator: the same refusal with either code, and the duress code, with
+    # nobody left to see a mark on the closed alarm, opens a new silent one
+    for alarm in (mine, twins):
+        path = "/api/v1/alarms/%d/" % alarm["alarm_id"]
+        ok(srv.call("POST", path + "claim", token=crew.operator.token, body={}))
+        ok(srv.call("POST", path + "close", token=crew.operator.token,
+                    body={"outcome": "genuine", "found_safe": "called her, she is safe"}))
+    since = last_alarm_id(srv)
+    forced = srv.call("POST", "/api/v1/alarms/%d/cancel" % mine["alarm_id"],
+                      token=crew.worker.token, body={"code": DURESS})
+    normal = srv.call("POST", "/api/v1/alarms/%d/cancel" % twins["alarm_id"],
+                      token=crew.twin.token, body={"code": CODE})
+    assert forced[0] == normal[0] == 409 and forced[1] == normal[1], (forced, normal)
+    assert len(duress_alarms(srv, crew.worker.id, since, "cancel")) == 1
+    assert new_alarms(srv, crew.twin.id, since) == []
 
 
 def test_wrong_code_does_nothing(srv, crew):
