@@ -47,6 +47,7 @@ STEP = 3                    # seconds: one move of the simulated clocks
 HEARTBEAT_WITHIN = 15.0     # real seconds for a live node's heartbeat to catch up
 ANSWER_WITHIN = 5.0         # real seconds: an answer during an outage, never a hang
 READY_AGAIN_WITHIN = 30.0   # real seconds for a node to be ready after the database is back
+SENDER_THREADS = 4          # a node's delivery threads: notices it can have in flight
 
 
 @pytest.fixture(autouse=True)
@@ -354,19 +355,25 @@ def test_a_thousand_deadlines_survive_a_node_killed_halfway(server_factory, webh
                 case["id"], case["visit_id"], made_on, missed, lateness, bound)
     assert late_after_kill > 200, late_after_kill  # node A's deadlines after the kill
 
-    # the first notice of every case reached the receiver exactly once
+    # The first notice of every case reached the receiver once, with one idempotency key.
+    # The exception is at least once, exactly once in effect: a notice node A had sent
+    # when it was killed, before it could record so, is sent again by node B under the
+    # same key, which the receiver drops; only node A's, at most one per sender thread.
     hooks = webhook_sink.at("/arc")
     keys = [h.headers.get("idempotency-key") for h in hooks]
     assert all(keys), [h.headers for h in hooks if not h.headers.get("idempotency-key")][:3]
-    repeated = sorted(k for k, n in collections.Counter(keys).items() if n > 1)
-    assert not repeated, "idempotency keys received more than once: %r" % repeated[:20]
     got = hook_cases(hooks)
     case_ids = {c["id"] for c in cases}
     assert set(got) == case_ids, ("cases never notified: %r" % sorted(case_ids - set(got))[:20],
                                   "notices of unknown cases: %r" % sorted(set(got) - case_ids))
-    assert all(len(h) == 1 for h in got.values()), \
-        {cid: len(h) for cid, h in got.items() if len(h) != 1}
-    assert len(hooks) == N_VISITS
+    one_key = {cid: {h.headers.get("idempotency-key") for h in hs} for cid, hs in got.items()}
+    assert all(len(k) == 1 for k in one_key.values()), \
+        {cid: k for cid, k in one_key.items() if len(k) != 1}
+    visit_of = {c["id"]: c["visit_id"] for c in cases}
+    repeated = {cid: len(hs) for cid, hs in got.items() if len(hs) != 1}
+    assert len(repeated) <= SENDER_THREADS and all(n == 2 for n in repeated.values()), repeated
+    assert all(by_id[visit_of[cid]][1] == "node-a" for cid in repeated), repeated
+    assert len(hooks) == N_VISITS + len(repeated)
 
     # and the cases say so themselves
     def check_cases(k):
