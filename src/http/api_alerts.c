@@ -270,7 +270,9 @@ static int open_alarm(struct request *r, const struct alarm_request *q, struct a
     *duplicate = rc == -NA_ECONFLICT && a->id;
     if (*duplicate) {
         store_rollback(r->st);
-        rc = 0;
+        rc = a->clock.kind == q->kind ? 0
+                                      : request_fail(r, -NA_ECONFLICT, "alert_id",
+                                                     "already used for another kind of alert");
     } else if (!rc) {
         rc = store_commit(r->st);
     }
@@ -331,18 +333,12 @@ int api_alert_test(struct request *r)
                               .source = "api",
                               .by = r->who.user_id};
     struct alarm_row a = {0};
-    struct alert_profile p = {0};
     bool duplicate;
     int rc = jin_only(r, r->body, NULL, fields);
     if (!rc)
         rc = read_alert_id(r, &q.alert_id);
     if (!rc)
         rc = open_alarm(r, &q, &a, &duplicate);
-    /* The test moved the device's test date: its "not tested" notice moves with it. */
-    if (!rc && !duplicate &&
-        store_alert_profile_get(r->st, r->who.organisation_id, r->who.user_id, &p) == 0)
-        watch_device_changed(r->api->watch, &p);
-    alert_profile_fini(&p);
     if (!rc)
         rc = request_answer(r, duplicate ? 200 : 201,
                             json_pack("{s:I,s:s,s:o,s:b}", "alarm_id", (json_int_t)a.id, "outcome",

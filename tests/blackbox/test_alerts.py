@@ -139,6 +139,10 @@ def test_red_alert_stored_once_per_alert_id(srv, crew):
     assert again == dict(first, duplicate=True), (again, first)
     assert len(alarms_of(srv, crew.worker.id, "AND alert_id = ?", alert_id)) == 1
 
+    # an alert id is the worker's for one alert of one kind
+    assert_error(srv.call("POST", "/api/v1/alerts/test", token=crew.worker.token,
+                          body={"alert_id": alert_id}), 409, field="alert_id")
+
     # another worker's alert id of the same text is their own alarm
     other = ok(red(srv, crew.twin.token, alert_id=alert_id), 201)
     assert other["alarm_id"] != first["alarm_id"] and other["duplicate"] is False, other
