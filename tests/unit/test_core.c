@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/access.h"
+#include "core/alarm.h"
 #include "core/roles.h"
 #include "core/throttle.h"
 #include "core/validate.h"
@@ -23,8 +24,8 @@
 
 static void test_roles_round_trip(void **state)
 {
-    static const char *const names[] = {"worker", "manager",  "senior_manager",
-                                        "lsms",   "operator", "admin"};
+    static const char *const names[] = {"worker",   "manager", "senior_manager", "lsms",
+                                        "operator", "admin",   "police"};
     (void)state;
     for (unsigned i = 0; i < ROLE_MAX_COUNT; i++) {
         unsigned bit = 1u << i;
@@ -39,7 +40,7 @@ static void test_roles_round_trip(void **state)
     assert_int_equal(role_parse("senior"), 0);
     assert_null(role_name(0));
     assert_null(role_name(ROLE_ADMIN | ROLE_WORKER));
-    assert_null(role_name(1u << 6));
+    assert_null(role_name(1u << 7));
     assert_null(role_name(ROLE_ALL));
 }
 
@@ -62,6 +63,8 @@ static void test_role_names_order(void **state)
     /* Unknown bits are ignored, never written past the array. */
     assert_int_equal(role_names(0xffffffffu, names), ROLE_MAX_COUNT);
     assert_int_equal(role_names(1u << 7, names), 0);
+    assert_int_equal(role_names(ROLE_POLICE, names), 1);
+    assert_string_equal(names[0], "police");
 }
 
 /* ---- access ---- */
@@ -171,6 +174,32 @@ static void test_access_sees_visit(void **state)
         struct principal p = person(20, everything[i], NULL, 0);
         assert_true(access_sees_visit(&p, 5, 0, NULL, 0));
     }
+}
+
+static void test_access_sees_alarm(void **state)
+{
+    const int64_t worker_teams[] = {10, 11};
+    const int64_t manages_11[] = {11};
+    (void)state;
+    /* An alarm of worker 5 (an operator too) whose visit's buddy is 6. */
+    struct principal worker = person(5, ROLE_WORKER | ROLE_OPERATOR, NULL, 0);
+    struct principal buddy = person(6, ROLE_WORKER, NULL, 0);
+    struct principal colleague = person(7, ROLE_WORKER, NULL, 0);
+    struct principal lm = person(8, ROLE_MANAGER, manages_11, 1);
+    struct principal police = person(9, ROLE_POLICE, NULL, 0);
+    assert_false(access_sees_alarm(&worker, 5, 6, worker_teams, 2)); /* never their own */
+    assert_true(access_sees_alarm(&buddy, 5, 6, worker_teams, 2));
+    assert_false(access_sees_alarm(&colleague, 5, 6, worker_teams, 2));
+    assert_true(access_sees_alarm(&lm, 5, 6, worker_teams, 2));
+    assert_false(access_sees_alarm(&police, 5, 6, worker_teams, 2));
+    const unsigned everything[] = {ROLE_ADMIN, ROLE_SENIOR_MANAGER, ROLE_OPERATOR, ROLE_LSMS};
+    for (size_t i = 0; i < 4; i++) {
+        struct principal p = person(20, everything[i], NULL, 0);
+        assert_true(access_sees_alarm(&p, 5, 0, NULL, 0));
+        assert_int_equal(access_sees_evidence(&p), everything[i] == ROLE_LSMS);
+    }
+    assert_true(access_sees_evidence(&police));
+    assert_false(access_sees_evidence(&lm));
 }
 
 /* ---- throttle ---- */
@@ -469,6 +498,118 @@ static void test_validate_password(void **state)
     assert_int_equal(validate_new_password(accents, strlen(accents) - 2), -NA_EINVAL);
 }
 
+/* ---- alarms ---- */
+
+static void test_alarm_open_claim_close(void **state)
+{
+    struct alarm_clock a;
+    (void)state;
+    alarm_open(&a, ALARM_RED, false, 60000, T0);
+    assert_int_equal(a.state, ALARM_OPEN);
+    assert_int_equal(a.priority, ALARM_PRIORITY_RED);
+    assert_false(a.duress);
+    assert_int_equal(a.renotify_at, T0 + 60000);
+    alarm_renotified(&a, 60000, T0 + 60000);
+    assert_int_equal(a.renotify_at, T0 + 120000);
+
+    assert_int_equal(alarm_claim(&a, 7, false, T0 + 5000), 0);
+    assert_int_equal(a.state, ALARM_CLAIMED);
+    assert_int_equal(a.renotify_at, 0);
+    assert_int_equal(a.first_claimed_at, T0 + 5000);
+    assert_int_equal(alarm_claim(&a, 7, false, T0 + 6000), 0); /* again: no change */
+    assert_int_equal(a.claimed_at, T0 + 5000);
+    assert_int_equal(alarm_claim(&a, 8, false, T0 + 7000), -NA_ECONFLICT);
+    assert_int_equal(alarm_claim(&a, 8, true, T0 + 8000), 0); /* a take-over */
+    assert_int_equal(a.claimed_by, 8);
+    assert_int_equal(a.claimed_at, T0 + 8000);
+    assert_int_equal(a.first_claimed_at, T0 + 5000); /* the answer time stays the first */
+    alarm_renotified(&a, 60000, T0 + 9000);
+    assert_int_equal(a.renotify_at, 0); /* claimed: nobody is told again */
+
+    assert_int_equal(alarm_close(&a, ALARM_OUTCOME_NONE, 8, T0 + 9000), -NA_EINVAL);
+    assert_int_equal(alarm_close(&a, ALARM_OUTCOME_GENUINE, 8, T0 + 9000), 0);
+    assert_int_equal(a.state, ALARM_CLOSED);
+    assert_int_equal(a.closed_by, 8);
+    assert_int_equal(alarm_close(&a, ALARM_OUTCOME_GENUINE, 8, T0 + 9500), -NA_ECONFLICT);
+    assert_int_equal(alarm_claim(&a, 9, true, T0 + 9600), -NA_ECONFLICT);
+}
+
+static void test_alarm_kinds_and_cancel(void **state)
+{
+    struct alarm_clock a;
+    (void)state;
+    alarm_open(&a, ALARM_TEST, false, 60000, T0);
+    assert_int_equal(a.state, ALARM_CLOSED);
+    assert_int_equal(a.outcome, ALARM_OUTCOME_TEST);
+    assert_int_equal(a.renotify_at, 0);
+
+    alarm_open(&a, ALARM_DURESS, false, 0, T0);
+    assert_true(a.duress);
+    assert_int_equal(a.priority, ALARM_PRIORITY_RED);
+    assert_int_equal(a.renotify_at, 0); /* 0: never told again */
+
+    alarm_open(&a, ALARM_AMBER, false, 30000, T0);
+    assert_int_equal(a.priority, ALARM_PRIORITY_AMBER);
+
+    alarm_open(&a, ALARM_RED, false, 30000, T0);
+    assert_int_equal(alarm_cancel(&a, 60000, T0 + 60001), -NA_EINVAL); /* too late */
+    assert_int_equal(alarm_cancel(&a, 60000, T0 + 60000), 0);
+    assert_int_equal(a.priority, ALARM_PRIORITY_CANCELLED);
+    assert_int_equal(a.renotify_at, 0);
+    assert_int_equal(a.state, ALARM_OPEN); /* an operator still closes it */
+    assert_int_equal(alarm_cancel(&a, 60000, T0 + 60000), -NA_ECONFLICT);
+    alarm_renotified(&a, 30000, T0 + 60000);
+    assert_int_equal(a.renotify_at, 0);
+
+    assert_true(alarm_outcome_is_false(ALARM_OUTCOME_FALSE_ACCIDENTAL));
+    assert_true(alarm_outcome_is_false(ALARM_OUTCOME_FALSE_MALICIOUS));
+    assert_false(alarm_outcome_is_false(ALARM_OUTCOME_GENUINE));
+    assert_false(alarm_outcome_is_false(ALARM_OUTCOME_TEST));
+}
+
+static void test_alarm_names(void **state)
+{
+    (void)state;
+    for (int k = ALARM_RED; k <= ALARM_TEST; k++)
+        assert_int_equal(alarm_kind_parse(alarm_kind_name((enum alarm_kind)k)), k);
+    for (int s = ALARM_OPEN; s <= ALARM_CLOSED; s++)
+        assert_int_equal(alarm_state_parse(alarm_state_name((enum alarm_state)s)), s);
+    for (int o = ALARM_OUTCOME_GENUINE; o <= ALARM_OUTCOME_TEST; o++)
+        assert_int_equal(alarm_outcome_parse(alarm_outcome_name((enum alarm_outcome)o)), o);
+    assert_int_equal(alarm_kind_parse("Red"), 0);
+    assert_int_equal(alarm_kind_parse(NULL), 0);
+    assert_int_equal(alarm_outcome_parse("false"), 0);
+    assert_string_equal(alarm_kind_name((enum alarm_kind)99), "");
+    assert_string_equal(alarm_outcome_name(ALARM_OUTCOME_NONE), "");
+}
+
+static void test_alarm_spread(void **state)
+{
+    struct alarm_spread s;
+    (void)state;
+    alarm_spread(NULL, 0, &s);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(s.p99_ms, 0);
+
+    /* 100 answer times of 1..100 s, shuffled: nearest-rank percentiles. */
+    int64_t ms[100];
+    for (int i = 0; i < 100; i++)
+        ms[i] = (int64_t)((i * 37) % 100 + 1) * 1000;
+    alarm_spread(ms, 100, &s);
+    assert_int_equal(s.n, 100);
+    assert_int_equal(s.median_ms, 50000);
+    assert_int_equal(s.p90_ms, 90000);
+    assert_int_equal(s.p99_ms, 99000);
+    assert_true(s.within_10s > 0.0999 && s.within_10s < 0.1001);
+    assert_true(s.within_40s > 0.3999 && s.within_40s < 0.4001);
+
+    int64_t one[] = {10000};
+    alarm_spread(one, 1, &s);
+    assert_int_equal(s.median_ms, 10000);
+    assert_int_equal(s.p99_ms, 10000);
+    assert_true(s.within_10s > 0.999); /* 10 s exactly is within 10 s */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +618,11 @@ int main(void)
         cmocka_unit_test(test_access_user_layer),
         cmocka_unit_test(test_access_manage_team_and_profile),
         cmocka_unit_test(test_access_sees_visit),
+        cmocka_unit_test(test_access_sees_alarm),
+        cmocka_unit_test(test_alarm_open_claim_close),
+        cmocka_unit_test(test_alarm_kinds_and_cancel),
+        cmocka_unit_test(test_alarm_names),
+        cmocka_unit_test(test_alarm_spread),
         cmocka_unit_test(test_throttle_backoff),
         cmocka_unit_test(test_throttle_lock),
         cmocka_unit_test(test_validate_text_limits),
