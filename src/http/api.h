@@ -210,6 +210,13 @@ int api_alert_code_check(struct request *r, const char *code, bool *duress);
  */
 int api_duress_alarm(struct request *r, const char *source, struct alarm_row *out,
                      struct id_list *outbox);
+/*
+ * The action a duress code came with failed (a check-in of a visit already closed, a bad
+ * field): its transaction is rolled back, and the silent alarm is opened on its own, in
+ * a transaction of its own, so that the worker is helped whatever the answer says (the
+ * answer stays the failure, as for the normal code). A failure here is logged.
+ */
+void api_duress_alarm_alone(struct request *r, const char *source);
 
 /* Alarms, for those who handle them (api_alarms.c). */
 int api_alarm_list(struct request *r);

@@ -388,6 +388,28 @@ int api_duress_alarm(struct request *r, const char *source, struct alarm_row *ou
     return watch_alarm_open(r->api->watch, r->st, &q, r->now, out, outbox);
 }
 
+void api_duress_alarm_alone(struct request *r, const char *source)
+{
+    struct alarm_row a = {0};
+    struct id_list outbox = {0};
+    store_rollback(r->st);
+    int rc = store_begin(r->st);
+    if (!rc)
+        rc = api_duress_alarm(r, source, &a, &outbox);
+    if (!rc)
+        rc = store_commit(r->st);
+    if (rc) {
+        store_rollback(r->st);
+        log_error("duress_alarm_failed", "worker_id=%lld source=%s code=%s",
+                  (long long)r->who.user_id, source, na_error_code(rc));
+    } else {
+        watch_deliver(r->api->watch, outbox.ids, outbox.n);
+        watch_alarm_changed(r->api->watch, &a);
+    }
+    id_list_fini(&outbox);
+    alarm_row_fini(&a);
+}
+
 /* ---- cancelling a red alert ---- */
 
 /* The caller's own alarm; anybody else's is not there for them. */

@@ -624,6 +624,8 @@ int api_visit_checkin(struct request *r)
         rc = store_commit(r->st);
     if (!rc && duress)
         watch_alarm_changed(r->api->watch, &alarm);
+    else if (rc && duress)
+        api_duress_alarm_alone(r, "checkin");
     if (!rc)
         rc = answer_visit(r, 200, &v, &e, &outbox);
     id_list_fini(&outbox);
@@ -766,6 +768,8 @@ int api_visit_end(struct request *r)
         rc = store_commit(r->st);
     if (!rc && duress)
         watch_alarm_changed(r->api->watch, &alarm);
+    else if (rc && duress)
+        api_duress_alarm_alone(r, "visit_end");
     if (!rc)
         rc = answer_visit(r, 200, &v, &e, &outbox);
     /* Withdrawing is recorded, never penalised, and prompts an incident report (§6.2.1). */

@@ -220,6 +220,29 @@ def test_duress_on_visit_end_answers_as_the_normal_code(srv, crew):
     assert without(mine, TWIN_KEYS) == without(twin, TWIN_KEYS), (mine, twin)
 
 
+def test_duress_on_a_failed_checkin_or_end_still_opens_the_alarm(srv, crew):
+    # A visit already ended: the check-in and the end are refused alike for both codes,
+    # and the duress code still opens its silent alarm on its own.
+    v1, v2 = start_visit(srv, crew.worker), start_visit(srv, crew.twin)
+    end_visits(srv, (crew.worker, v1), (crew.twin, v2))
+    since = last_alarm_id(srv)
+    for action, body, source in (("checkin", {}, "checkin"),
+                                 ("end", {"outcome": "safe"}, "visit_end")):
+        forced = visit_action(srv, crew.worker.token, v1["id"], action, dict(body, code=DURESS))
+        normal = visit_action(srv, crew.twin.token, v2["id"], action, dict(body, code=CODE))
+        assert forced[0] == normal[0] == 409, (forced, normal)
+        assert forced[1] == normal[1], (forced, normal)
+        assert len(duress_alarms(srv, crew.worker.id, since, source)) == 1, source
+    assert new_alarms(srv, crew.twin.id, since) == []
+    # a duress code with a field the route refuses: the same 422, and the alarm
+    v3 = start_visit(srv, crew.worker)
+    bad = visit_action(srv, crew.worker.token, v3["id"], "checkin",
+                       {"code": DURESS, "note": "x" * 501})
+    assert bad[0] == 422, bad
+    assert len(duress_alarms(srv, crew.worker.id, since, "checkin")) == 2
+    end_visits(srv, (crew.worker, v3))
+
+
 def test_duress_on_amber_clear_answers_as_the_normal_code(srv, crew):
     deadline = fmt_time(clock_now(srv) + 20 * MIN)
     a1 = ok(amber(srv, crew.worker.token, status="Going into flat 3", deadline=deadline), 201)
