@@ -16,18 +16,7 @@ T="${2:-4}"
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-bench -j "$(nproc)" --target notaloned na_http_load >/dev/null
 
-WORK=$(mktemp -d)
-# PostgreSQL runs as its own user when this runs as root: it must reach the cluster.
-chmod 755 "$WORK"
-cleanup() {
-    if [ -f "$WORK/pids" ]; then
-        for p in $(cat "$WORK/pids"); do kill "$p" 2>/dev/null || true; done
-        for p in $(cat "$WORK/pids"); do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
-    fi
-    ./scripts/test-pg stop "$WORK/pg" >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+. bench/nodes.sh
 
 ./scripts/test-pg start "$WORK/pg"
 CONN=$(cat "$WORK/pg/conninfo")
@@ -38,63 +27,20 @@ psql_admin "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
 ./scripts/test-pg restart "$WORK/pg"
 psql_admin "CREATE EXTENSION pg_stat_statements" >/dev/null
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start_node NAME [notaloned options]: starts a node, prints its URL once it is ready.
-start_node() {
-    name=$1
-    shift
-    port=$(free_port)
-    mkdir -p "$WORK/$name"
-    ./build-bench/notaloned --listen "127.0.0.1:$port" --data-dir "$WORK/$name" \
-        --log-level warn "$@" >"$WORK/$name.log" 2>&1 &
-    echo $! >>"$WORK/pids"
-    for _ in $(seq 200); do
-        curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-        sleep 0.05
-    done
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || {
-        echo "node $name did not start:" >&2
-        cat "$WORK/$name.log" >&2
-        exit 1
-    }
-    echo "http://127.0.0.1:$port"
-}
-
 # setup DATA_DIR URLS: the administrator and a worker with THREADS visits, visit i
 # started through node i mod n (so that node owns it); prints the worker's token and
 # the check-in paths, thread i's the ith.
 setup() {
     /usr/bin/python3 - "$1" "$2" "$T" <<'PY'
-import json, sys, time, urllib.request
+import sys, time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, "bench")
+from bench_api import admin_token, call, new_user
 
 data_dir, urls, threads = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
-
-def call(url, method, path, token=None, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    with urllib.request.urlopen(req, timeout=60) as r:
-        raw = r.read()
-    return json.loads(raw) if raw else None
-
-def activate(url, username, otp, password):
-    token = call(url, "POST", "/api/v1/login",
-                 body={"username": username, "password": otp})["token"]
-    call(url, "POST", "/api/v1/me/password", token,
-         {"current_password": otp, "new_password": password})
-    return token
-
-otp = open(data_dir + "/initial-admin-password").read().strip()
-admin = activate(urls[0], "admin", otp, "benchmark password 1")
-made = call(urls[0], "POST", "/api/v1/users", admin,
-            {"username": "bench-worker", "display_name": "Bench Worker", "roles": ["worker"]})
-worker = activate(urls[0], "bench-worker", made["one_time_password"], "benchmark password 2")
+admin = admin_token(urls[0], data_dir)
+worker = new_user(urls[0], admin, "bench-worker", "worker", "benchmark password 2")
 until = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 8 * 3600))
 paths = []
 for t in range(threads):
@@ -159,12 +105,6 @@ measure() {
                 WHERE d.datname = '$db' ORDER BY s.total_exec_time DESC LIMIT 6" >"$WORK/top.$label"
         fi
     done
-}
-
-stop_nodes() {
-    for p in $(cat "$WORK/pids"); do kill "$p" 2>/dev/null || true; done
-    for p in $(cat "$WORK/pids"); do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
-    : >"$WORK/pids"
 }
 
 echo "notaloned check-in benchmark: $T client threads x $N requests each, $(nproc) cores"
