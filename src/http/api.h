@@ -237,8 +237,9 @@ int api_urn_create(struct request *r);
 int api_urn_delete(struct request *r);
 /*
  * The alarm named by path parameter 0, in the caller's organisation, when the caller sees
- * it (access_sees_alarm), or when worker_ok and it is the caller's own. -NA_ENOTFOUND
- * otherwise. Caller finis *a with alarm_row_fini (also on failure).
+ * it (access_sees_alarm), or when worker_ok and it is the caller's own and raised by them
+ * (alarm_worker_raised: never a silent one). -NA_ENOTFOUND otherwise. Caller finis *a
+ * with alarm_row_fini (also on failure).
  */
 int api_alarm_load(struct request *r, bool worker_ok, struct alarm_row *a);
 

@@ -180,6 +180,13 @@ void watch_alarm_changed(struct watch *w, const struct alarm_row *a);
 void watch_amber_changed(struct watch *w, const struct amber_row *a);
 /* After a commit: schedules the "device not tested" notice of a profile. */
 void watch_device_changed(struct watch *w, const struct alert_profile *p);
+/*
+ * Profile p (read in the caller's transaction, not written here) without a test date
+ * gets one, device_test_days from now, when the organisation tests devices: a device
+ * never tested is told too. Store p, then schedule with watch_device_changed after the
+ * commit.
+ */
+int watch_device_test_start(struct store *st, struct alert_profile *p, int64_t now);
 
 /*
  * The worker was heard from (a check-in, the end of a visit, a new amber alert, an
@@ -197,6 +204,16 @@ int watch_amber_clear(struct watch *w, struct store *st, int64_t org_id, int64_t
 int watch_alarm_escalate(struct watch *w, struct store *st, struct alarm_row *a,
                          const struct alarm_path_step *to, const char *note, int64_t by,
                          int64_t now, struct id_list *outbox);
+/*
+ * In the caller's transaction: the duress code was given on alarm a (not closed) by its
+ * worker (by) now. Marked duress, back at the top of the queue and, while unclaimed,
+ * re-notified from now on even after a cancel; timeline "duress", event alarm.updated;
+ * everyone told so far and the path's channels are told it is now silent (do not call the
+ * worker openly). -NA_ECONFLICT when closed. Schedule with watch_alarm_changed after the
+ * commit.
+ */
+int watch_alarm_duress(struct watch *w, struct store *st, struct alarm_row *a, int64_t by,
+                       int64_t now, struct id_list *outbox);
 /*
  * Closes the alarm with outcome (found_safe: how the worker was confirmed safe; note may
  * be NULL), by user by, now: timeline "closed", event alarm.closed, and everyone told is
