@@ -1,84 +1,18 @@
 /*
- * Alerts and alarms (store_alarms.h): alarms and their timelines, amber alerts, positions,
- * alert profiles, evidence, alarm settings and police URNs. Tenant queries are scoped by
- * organisation id; the *_any lookups serve the scheduler, whose jobs carry ids only. Rows
- * with due work (an open alarm, a watching amber alert, a profile with a device test due)
- * name this node as their owner when written (store_cluster.h).
+ * Alerts and alarms (store_alarms.h): alarms and their timelines, amber alerts, positions
+ * and alert profiles; evidence is in store_evidence.c, alarm settings and police URNs in
+ * store_alarm_settings.c. Tenant queries are scoped by organisation id; the *_any lookups
+ * serve the scheduler, whose jobs carry ids only. Rows with due work (an open alarm, a watching
+ * amber alert, a profile with a device test due) name this node as their owner when written
+ * (store_cluster.h).
  */
 #include "store/store_alarms.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store_internal.h"
-#include "util/alloc.h"
 #include "util/error.h"
-
-/* ---- reading lists ---- */
-
-/* Reads one row of a list into row (zeroed). */
-typedef void (*list_read_fn)(struct store *st, struct db_stmt *s, void *row);
-/* Frees rows[0..n) and rows. */
-typedef void (*list_free_fn)(void *rows, size_t n);
-
-struct list_kind {
-    size_t size; /* of one row */
-    list_read_fn read;
-    list_free_fn free_rows;
-};
-
-/*
- * Runs the prepared query s to its end (or max rows, then -NA_ETOOBIG when more come when
- * too_big is set) into a new array, growing it by powers of two. s is released.
- */
-static int list_read(struct store *st, struct db_stmt *s, const struct list_kind *k, size_t max,
-                     bool too_big, void **out_rows, size_t *out_n)
-{
-    char *rows = NULL;
-    size_t n = 0;
-    int rc;
-
-    *out_rows = NULL;
-    *out_n = 0;
-    while ((rc = st_step(st, s)) == DB_ROW) {
-        if (n == max) {
-            rc = too_big ? -NA_ETOOBIG : DB_DONE;
-            break;
-        }
-        if (n == 0 || (n & (n - 1)) == 0)
-            rows = xrealloc(rows, n ? n * 2 : 1, k->size);
-        memset(rows + n * k->size, 0, k->size);
-        k->read(st, s, rows + n * k->size);
-        n++;
-    }
-    st_done(st, s);
-    if (rc < 0) {
-        k->free_rows(rows, n);
-        return rc;
-    }
-    *out_rows = rows;
-    *out_n = n;
-    return 0;
-}
-
-/* A single-row query's row into out; -NA_ENOTFOUND when none. s is released. */
-static int one_read(struct store *st, struct db_stmt *s, list_read_fn read, void *out)
-{
-    int rc = st_step(st, s);
-    if (rc == DB_ROW)
-        read(st, s, out);
-    st_done(st, s);
-    return rc < 0 ? rc : rc == DB_ROW ? 0 : -NA_ENOTFOUND;
-}
-
-/* -NA_ENOTFOUND unless alarm_id is an alarm of org_id: an empty list and another
- * organisation's alarm must differ. */
-static int alarm_in_org(struct store *st, int64_t org_id, int64_t alarm_id)
-{
-    return st_exec_id(st, "SELECT id FROM alarms WHERE id = ? AND organisation_id = ?",
-                      PARAMS(P_I64(alarm_id), P_I64(org_id)), NULL);
-}
 
 /* Columns col..col+3: latitude, longitude, accuracy_m, location_at. */
 static void position_read(struct store *st, struct db_stmt *s, int col, struct position *p)
@@ -95,6 +29,30 @@ static void position_read(struct store *st, struct db_stmt *s, int col, struct p
     P_F64_IF((p)->known, (p)->latitude), P_F64_IF((p)->known, (p)->longitude),                     \
         P_F64_IF((p)->known && (p)->accuracy_m > 0, (p)->accuracy_m),                              \
         P_ID((p)->known ? (p)->at : 0)
+
+/* The tail of an INSERT ... SELECT from the worker w: the worker is in the organisation and
+ * the visit (0: none) too. Its parameters are P_WORKER_VISIT's. */
+#define FROM_WORKER_VISIT_SQL                                                                      \
+    " FROM users w WHERE w.id = ? AND w.organisation_id = ? AND (? = 0 OR EXISTS "                 \
+    "(SELECT 1 FROM visits v WHERE v.id = ? AND v.organisation_id = w.organisation_id)) "          \
+    "RETURNING id"
+#define P_WORKER_VISIT(r)                                                                          \
+    P_I64((r)->worker_id), P_I64((r)->organisation_id), P_I64((r)->visit_id), P_I64((r)->visit_id)
+
+/* The WHERE of a worker's row by the client's alert id; parameters org, worker, alert id. */
+#define BY_ALERT_ID_SQL " WHERE organisation_id = ? AND worker_id = ? AND alert_id = ?"
+
+/* The worker's row by alert id through sql (ending in BY_ALERT_ID_SQL), locked, into out
+ * (size bytes) with read. -NA_EINVAL without an alert id, -NA_ENOTFOUND when none. */
+static int by_alert_id(struct store *st, const char *sql, int64_t org_id, int64_t worker_id,
+                       const char *alert_id, st_read_fn read, void *out, size_t size)
+{
+    memset(out, 0, size);
+    if (!alert_id)
+        return -NA_EINVAL;
+    return st_get(st, true, sql, PARAMS(P_I64(org_id), P_I64(worker_id), P_TEXT(alert_id)), read,
+                  out, size);
+}
 
 /* This node when the row has due work, else no owner. */
 static const char *owner_if(const struct store *st, bool has_work)
@@ -172,8 +130,14 @@ static void alarm_read(struct store *st, struct db_stmt *s, void *row)
     r->updated_at = st_col_i64(st, s, 30);
 }
 
-static const struct list_kind alarm_list_kind = {sizeof(struct alarm_row), alarm_read,
-                                                 alarm_rows_free_any};
+static const struct st_list_kind alarm_list_kind = {sizeof(struct alarm_row), alarm_read,
+                                                    alarm_rows_free_any};
+
+int st_alarm_in_org(struct store *st, int64_t org_id, int64_t alarm_id)
+{
+    return st_exec_id(st, "SELECT id FROM alarms WHERE id = ? AND organisation_id = ?",
+                      PARAMS(P_I64(alarm_id), P_I64(org_id)), NULL);
+}
 
 /* Fields no alarm may lack, and the ranges of the enums stored as integers. */
 static int alarm_check(const struct alarm_row *r)
@@ -210,9 +174,7 @@ int store_alarm_create(struct store *st, const struct alarm_row *r, int64_t *out
         "message, latitude, longitude, accuracy_m, location_at, found_safe, close_note, "
         "police_urn, police_reference, updated_at, owner) "
         "SELECT w.organisation_id, w.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users w WHERE w.id = ? AND w.organisation_id = ? "
-        "AND (? = 0 OR EXISTS (SELECT 1 FROM visits v "
-        "WHERE v.id = ? AND v.organisation_id = w.organisation_id)) RETURNING id",
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?" FROM_WORKER_VISIT_SQL,
         PARAMS(P_ID(r->visit_id), P_ID(r->amber_alert_id), P_I64(c->kind), P_I64(c->state),
                P_BOOL(c->duress), P_I64(c->priority), P_I64(c->opened_at), P_ID(c->renotify_at),
                P_I64(r->renotify_count), P_ID(c->claimed_by), P_ID(c->claimed_at),
@@ -221,48 +183,28 @@ int store_alarm_create(struct store *st, const struct alarm_row *r, int64_t *out
                P_TEXT(r->message), P_POSITION(&r->position), P_TEXT(r->found_safe),
                P_TEXT(r->close_note), P_TEXT(r->police_urn), P_TEXT(r->police_reference),
                P_I64(c->opened_at), P_TEXT(owner_if(st, c->state == ALARM_OPEN)),
-               P_I64(r->worker_id), P_I64(r->organisation_id), P_I64(r->visit_id),
-               P_I64(r->visit_id)),
+               P_WORKER_VISIT(r)),
         out_id);
 }
 
 int store_alarm_get(struct store *st, int64_t org_id, int64_t id, struct alarm_row *out)
 {
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    rc =
-        st_stmt_locked(st, "SELECT " ALARM_COLS " FROM alarms WHERE id = ? AND organisation_id = ?",
-                       PARAMS(P_I64(id), P_I64(org_id)), &s);
-    return rc < 0 ? rc : one_read(st, s, alarm_read, out);
+    return st_get(st, true,
+                  "SELECT " ALARM_COLS " FROM alarms WHERE id = ? AND organisation_id = ?",
+                  PARAMS(P_I64(id), P_I64(org_id)), alarm_read, out, sizeof *out);
 }
 
 int store_alarm_get_any(struct store *st, int64_t id, struct alarm_row *out)
 {
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    rc =
-        st_stmt_locked(st, "SELECT " ALARM_COLS " FROM alarms WHERE id = ?", PARAMS(P_I64(id)), &s);
-    return rc < 0 ? rc : one_read(st, s, alarm_read, out);
+    return st_get(st, true, "SELECT " ALARM_COLS " FROM alarms WHERE id = ?", PARAMS(P_I64(id)),
+                  alarm_read, out, sizeof *out);
 }
 
 int store_alarm_by_alert_id(struct store *st, int64_t org_id, int64_t worker_id,
                             const char *alert_id, struct alarm_row *out)
 {
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    if (!alert_id)
-        return -NA_EINVAL;
-    rc = st_stmt_locked(st,
-                        "SELECT " ALARM_COLS " FROM alarms WHERE organisation_id = ? "
-                        "AND worker_id = ? AND alert_id = ?",
-                        PARAMS(P_I64(org_id), P_I64(worker_id), P_TEXT(alert_id)), &s);
-    return rc < 0 ? rc : one_read(st, s, alarm_read, out);
+    return by_alert_id(st, "SELECT " ALARM_COLS " FROM alarms" BY_ALERT_ID_SQL, org_id, worker_id,
+                       alert_id, alarm_read, out, sizeof *out);
 }
 
 int store_alarm_update(struct store *st, const struct alarm_row *r)
@@ -294,7 +236,6 @@ int store_alarm_update(struct store *st, const struct alarm_row *r)
 int store_alarm_queue(struct store *st, int64_t org_id, int limit, struct alarm_row **out_rows,
                       size_t *out_n)
 {
-    struct db_stmt *s = NULL;
     int rc;
 
     *out_rows = NULL;
@@ -302,20 +243,16 @@ int store_alarm_queue(struct store *st, int64_t org_id, int limit, struct alarm_
     rc = st_check_limit(limit);
     if (rc < 0)
         return rc;
-    rc = st_stmt(st,
-                 "SELECT " ALARM_COLS " FROM alarms WHERE organisation_id = ? AND state IN (1, 2) "
-                 "ORDER BY priority, opened_at, id LIMIT ?",
-                 PARAMS(P_I64(org_id), P_I64(limit)), &s);
-    if (rc < 0)
-        return rc;
-    return list_read(st, s, &alarm_list_kind, (size_t)limit, false, (void **)out_rows, out_n);
+    return st_list(st, &alarm_list_kind, (size_t)limit, false,
+                   "SELECT " ALARM_COLS " FROM alarms WHERE organisation_id = ? "
+                   "AND state IN (1, 2) ORDER BY priority, opened_at, id LIMIT ?",
+                   PARAMS(P_I64(org_id), P_I64(limit)), (void **)out_rows, out_n);
 }
 
 int store_alarm_list(struct store *st, int64_t org_id, const struct alarm_filter *f,
                      int64_t before_id, int limit, struct alarm_row **out_rows, size_t *out_n)
 {
     const struct alarm_filter any = {0};
-    struct db_stmt *s = NULL;
     int rc;
 
     *out_rows = NULL;
@@ -327,16 +264,13 @@ int store_alarm_list(struct store *st, int64_t org_id, const struct alarm_filter
         return rc;
     if (before_id < 0 || f->state < 0 || f->state > ALARM_CLOSED || f->worker_id < 0)
         return -NA_EINVAL;
-    rc = st_stmt(st,
-                 "SELECT " ALARM_COLS " FROM alarms WHERE organisation_id = ? "
-                 "AND (? = 0 OR id < ?) AND (? = 0 OR state = ?) AND (? = 0 OR worker_id = ?) "
-                 "ORDER BY id DESC LIMIT ?",
-                 PARAMS(P_I64(org_id), P_I64(before_id), P_I64(before_id), P_I64(f->state),
-                        P_I64(f->state), P_I64(f->worker_id), P_I64(f->worker_id), P_I64(limit)),
-                 &s);
-    if (rc < 0)
-        return rc;
-    return list_read(st, s, &alarm_list_kind, (size_t)limit, false, (void **)out_rows, out_n);
+    return st_list(st, &alarm_list_kind, (size_t)limit, false,
+                   "SELECT " ALARM_COLS " FROM alarms WHERE organisation_id = ? "
+                   "AND (? = 0 OR id < ?) AND (? = 0 OR state = ?) AND (? = 0 OR worker_id = ?) "
+                   "ORDER BY id DESC LIMIT ?",
+                   PARAMS(P_I64(org_id), P_I64(before_id), P_I64(before_id), P_I64(f->state),
+                          P_I64(f->state), P_I64(f->worker_id), P_I64(f->worker_id), P_I64(limit)),
+                   (void **)out_rows, out_n);
 }
 
 /* The false outcomes of core/alarm.h, as SQL. */
@@ -379,28 +313,30 @@ static void alarm_times_free(void *rows, size_t n)
     free(rows);
 }
 
-int store_alarm_times(struct store *st, int64_t org_id, int64_t from, int64_t to,
-                      struct alarm_times **out_rows, size_t *out_n)
+/* store_alarm_times taking at most max rows (the tests' way to reach the limit). */
+static int alarm_times_max(struct store *st, int64_t org_id, int64_t from, int64_t to, size_t max,
+                           struct alarm_times **out_rows, size_t *out_n)
 {
-    static const struct list_kind kind = {sizeof(struct alarm_times), alarm_times_read,
-                                          alarm_times_free};
-    struct db_stmt *s = NULL;
-    int rc;
+    static const struct st_list_kind kind = {sizeof(struct alarm_times), alarm_times_read,
+                                             alarm_times_free};
 
     *out_rows = NULL;
     *out_n = 0;
     if (from > to)
         return -NA_EINVAL;
     /* One row past the most taken tells that the period holds too many. */
-    rc = st_stmt(st,
-                 "SELECT opened_at, first_claimed_at, closed_at, outcome FROM alarms "
-                 "WHERE organisation_id = ? AND opened_at >= ? AND opened_at < ? "
-                 "AND kind IN (1, 2) ORDER BY opened_at, id LIMIT ?",
-                 PARAMS(P_I64(org_id), P_I64(from), P_I64(to), P_I64(STORE_ALARM_TIMES_MAX + 1)),
-                 &s);
-    if (rc < 0)
-        return rc;
-    return list_read(st, s, &kind, STORE_ALARM_TIMES_MAX, true, (void **)out_rows, out_n);
+    return st_list(st, &kind, max, true,
+                   "SELECT opened_at, first_claimed_at, closed_at, outcome FROM alarms "
+                   "WHERE organisation_id = ? AND opened_at >= ? AND opened_at < ? "
+                   "AND kind IN (1, 2) ORDER BY opened_at, id LIMIT ?",
+                   PARAMS(P_I64(org_id), P_I64(from), P_I64(to), P_I64(max + 1)), (void **)out_rows,
+                   out_n);
+}
+
+int store_alarm_times(struct store *st, int64_t org_id, int64_t from, int64_t to,
+                      struct alarm_times **out_rows, size_t *out_n)
+{
+    return alarm_times_max(st, org_id, from, to, STORE_ALARM_TIMES_MAX, out_rows, out_n);
 }
 
 /* ---- an alarm's timeline ---- */
@@ -447,23 +383,20 @@ static void alarm_event_read(struct store *st, struct db_stmt *s, void *row)
 int store_alarm_events(struct store *st, int64_t org_id, int64_t alarm_id,
                        struct alarm_event_row **out_rows, size_t *out_n)
 {
-    static const struct list_kind kind = {sizeof(struct alarm_event_row), alarm_event_read,
-                                          alarm_event_rows_free_any};
-    struct db_stmt *s = NULL;
+    static const struct st_list_kind kind = {sizeof(struct alarm_event_row), alarm_event_read,
+                                             alarm_event_rows_free_any};
     int rc;
 
     *out_rows = NULL;
     *out_n = 0;
-    rc = alarm_in_org(st, org_id, alarm_id);
+    rc = st_alarm_in_org(st, org_id, alarm_id);
     if (rc < 0)
         return rc;
-    rc = st_stmt(st,
-                 "SELECT id, at, kind, actor_id, detail, data FROM alarm_events "
-                 "WHERE alarm_id = ? AND organisation_id = ? ORDER BY at, id LIMIT ?",
-                 PARAMS(P_I64(alarm_id), P_I64(org_id), P_I64(STORE_LIST_MAX)), &s);
-    if (rc < 0)
-        return rc;
-    return list_read(st, s, &kind, STORE_LIST_MAX, false, (void **)out_rows, out_n);
+    return st_list(st, &kind, STORE_LIST_MAX, false,
+                   "SELECT id, at, kind, actor_id, detail, data FROM alarm_events "
+                   "WHERE alarm_id = ? AND organisation_id = ? ORDER BY at, id LIMIT ?",
+                   PARAMS(P_I64(alarm_id), P_I64(org_id), P_I64(STORE_LIST_MAX)), (void **)out_rows,
+                   out_n);
 }
 
 /* ---- amber alerts ---- */
@@ -530,54 +463,33 @@ int store_amber_create(struct store *st, const struct amber_row *r, int64_t *out
         "INSERT INTO amber_alerts (organisation_id, worker_id, visit_id, alert_id, status, "
         "latitude, longitude, accuracy_m, location_at, state, deadline_at, cleared_at, alarm_id, "
         "created_at, owner) "
-        "SELECT w.organisation_id, w.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users w "
-        "WHERE w.id = ? AND w.organisation_id = ? AND (? = 0 OR EXISTS (SELECT 1 FROM visits v "
-        "WHERE v.id = ? AND v.organisation_id = w.organisation_id)) RETURNING id",
+        "SELECT w.organisation_id, w.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?" FROM_WORKER_VISIT_SQL,
         PARAMS(P_ID(r->visit_id), P_TEXT(r->alert_id), P_TEXT(r->status), P_POSITION(&r->position),
                P_I64(r->state), P_ID(r->deadline_at), P_ID(r->cleared_at), P_ID(r->alarm_id),
                P_I64(r->created_at), P_TEXT(owner_if(st, r->state == AMBER_WATCHING)),
-               P_I64(r->worker_id), P_I64(r->organisation_id), P_I64(r->visit_id),
-               P_I64(r->visit_id)),
+               P_WORKER_VISIT(r)),
         out_id);
 }
 
 int store_amber_get(struct store *st, int64_t org_id, int64_t id, struct amber_row *out)
 {
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    rc = st_stmt_locked(
-        st, "SELECT " AMBER_COLS " FROM amber_alerts WHERE id = ? AND organisation_id = ?",
-        PARAMS(P_I64(id), P_I64(org_id)), &s);
-    return rc < 0 ? rc : one_read(st, s, amber_read, out);
+    return st_get(st, true,
+                  "SELECT " AMBER_COLS " FROM amber_alerts WHERE id = ? AND organisation_id = ?",
+                  PARAMS(P_I64(id), P_I64(org_id)), amber_read, out, sizeof *out);
 }
 
 int store_amber_get_any(struct store *st, int64_t id, struct amber_row *out)
 {
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    rc = st_stmt_locked(st, "SELECT " AMBER_COLS " FROM amber_alerts WHERE id = ?",
-                        PARAMS(P_I64(id)), &s);
-    return rc < 0 ? rc : one_read(st, s, amber_read, out);
+    return st_get(st, true, "SELECT " AMBER_COLS " FROM amber_alerts WHERE id = ?",
+                  PARAMS(P_I64(id)), amber_read, out, sizeof *out);
 }
 
 int store_amber_by_alert_id(struct store *st, int64_t org_id, int64_t worker_id,
                             const char *alert_id, struct amber_row *out)
 {
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    if (!alert_id)
-        return -NA_EINVAL;
-    rc = st_stmt_locked(st,
-                        "SELECT " AMBER_COLS " FROM amber_alerts WHERE organisation_id = ? "
-                        "AND worker_id = ? AND alert_id = ?",
-                        PARAMS(P_I64(org_id), P_I64(worker_id), P_TEXT(alert_id)), &s);
-    return rc < 0 ? rc : one_read(st, s, amber_read, out);
+    return by_alert_id(st, "SELECT " AMBER_COLS " FROM amber_alerts" BY_ALERT_ID_SQL, org_id,
+                       worker_id, alert_id, amber_read, out, sizeof *out);
 }
 
 int store_amber_update(struct store *st, const struct amber_row *r)
@@ -598,9 +510,8 @@ int store_amber_update(struct store *st, const struct amber_row *r)
 int store_amber_list(struct store *st, int64_t org_id, int64_t worker_id, int64_t before_id,
                      int limit, struct amber_row **out_rows, size_t *out_n)
 {
-    static const struct list_kind kind = {sizeof(struct amber_row), amber_read,
-                                          amber_rows_free_any};
-    struct db_stmt *s = NULL;
+    static const struct st_list_kind kind = {sizeof(struct amber_row), amber_read,
+                                             amber_rows_free_any};
     int rc;
 
     *out_rows = NULL;
@@ -610,15 +521,12 @@ int store_amber_list(struct store *st, int64_t org_id, int64_t worker_id, int64_
         return rc;
     if (before_id < 0)
         return -NA_EINVAL;
-    rc = st_stmt(
-        st,
+    return st_list(
+        st, &kind, (size_t)limit, false,
         "SELECT " AMBER_COLS " FROM amber_alerts WHERE worker_id = ? "
         "AND organisation_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
         PARAMS(P_I64(worker_id), P_I64(org_id), P_I64(before_id), P_I64(before_id), P_I64(limit)),
-        &s);
-    if (rc < 0)
-        return rc;
-    return list_read(st, s, &kind, (size_t)limit, false, (void **)out_rows, out_n);
+        (void **)out_rows, out_n);
 }
 
 int store_amber_watching(struct store *st, int64_t org_id, int64_t worker_id, int64_t **out_ids,
@@ -676,9 +584,8 @@ static void position_row_read(struct store *st, struct db_stmt *s, void *row)
 int store_position_trail(struct store *st, int64_t org_id, int64_t worker_id, int64_t since,
                          int limit, struct position_row **out_rows, size_t *out_n)
 {
-    static const struct list_kind kind = {sizeof(struct position_row), position_row_read,
-                                          position_rows_free_any};
-    struct db_stmt *s = NULL;
+    static const struct st_list_kind kind = {sizeof(struct position_row), position_row_read,
+                                             position_rows_free_any};
     int rc;
 
     *out_rows = NULL;
@@ -686,14 +593,12 @@ int store_position_trail(struct store *st, int64_t org_id, int64_t worker_id, in
     rc = st_check_limit(limit);
     if (rc < 0)
         return rc;
-    rc = st_stmt(st,
-                 "SELECT id, visit_id, source, latitude, longitude, accuracy_m, at, received_at "
-                 "FROM positions WHERE worker_id = ? AND organisation_id = ? AND at >= ? "
-                 "ORDER BY at DESC, id DESC LIMIT ?",
-                 PARAMS(P_I64(worker_id), P_I64(org_id), P_I64(since), P_I64(limit)), &s);
-    if (rc < 0)
-        return rc;
-    return list_read(st, s, &kind, (size_t)limit, false, (void **)out_rows, out_n);
+    return st_list(st, &kind, (size_t)limit, false,
+                   "SELECT id, visit_id, source, latitude, longitude, accuracy_m, at, received_at "
+                   "FROM positions WHERE worker_id = ? AND organisation_id = ? AND at >= ? "
+                   "ORDER BY at DESC, id DESC LIMIT ?",
+                   PARAMS(P_I64(worker_id), P_I64(org_id), P_I64(since), P_I64(limit)),
+                   (void **)out_rows, out_n);
 }
 
 /* ---- alert profiles ---- */
@@ -729,10 +634,9 @@ static void profile_read(struct store *st, struct db_stmt *s, void *row)
     p->updated_at = st_col_i64(st, s, 11);
 }
 
-/* The profile of the prepared query s; a user without one reads zeroed, battery -1. */
-static int profile_get(struct store *st, struct db_stmt *s, struct alert_profile *out)
+/* rc of reading a profile: a user without one reads zeroed, battery -1. */
+static int profile_got(int rc, struct alert_profile *out)
 {
-    int rc = one_read(st, s, profile_read, out);
     if (rc < 0)
         alert_profile_fini(out);
     return rc;
@@ -741,28 +645,20 @@ static int profile_get(struct store *st, struct db_stmt *s, struct alert_profile
 int store_alert_profile_get(struct store *st, int64_t org_id, int64_t user_id,
                             struct alert_profile *out)
 {
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    alert_profile_fini(out);
-    rc = st_stmt_locked(st,
-                        "SELECT " PROFILE_COLS " FROM alert_profiles "
-                        "WHERE user_id = ? AND organisation_id = ?",
-                        PARAMS(P_I64(user_id), P_I64(org_id)), &s);
-    return rc < 0 ? rc : profile_get(st, s, out);
+    return profile_got(st_get(st, true,
+                              "SELECT " PROFILE_COLS " FROM alert_profiles "
+                              "WHERE user_id = ? AND organisation_id = ?",
+                              PARAMS(P_I64(user_id), P_I64(org_id)), profile_read, out,
+                              sizeof *out),
+                       out);
 }
 
 int store_alert_profile_get_any(struct store *st, int64_t user_id, struct alert_profile *out)
 {
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    alert_profile_fini(out);
-    rc = st_stmt_locked(st, "SELECT " PROFILE_COLS " FROM alert_profiles WHERE user_id = ?",
-                        PARAMS(P_I64(user_id)), &s);
-    return rc < 0 ? rc : profile_get(st, s, out);
+    return profile_got(st_get(st, true,
+                              "SELECT " PROFILE_COLS " FROM alert_profiles WHERE user_id = ?",
+                              PARAMS(P_I64(user_id)), profile_read, out, sizeof *out),
+                       out);
 }
 
 /* A percentage, -1 (never reported) bound as NULL. */
@@ -795,286 +691,4 @@ int store_alert_profile_put(struct store *st, const struct alert_profile *p)
                P_I64(p->updated_at), P_TEXT(owner_if(st, p->test_due_at != 0)), P_I64(p->user_id),
                P_I64(p->organisation_id)),
         NULL);
-}
-
-/* ---- evidence ---- */
-
-void evidence_row_fini(struct evidence_row *r)
-{
-    if (!r)
-        return;
-    free(r->kind);
-    free(r->name);
-    free(r->content_type);
-    free(r->sha256);
-    memset(r, 0, sizeof *r);
-}
-
-void evidence_rows_free(struct evidence_row *rows, size_t n)
-{
-    for (size_t i = 0; rows && i < n; i++)
-        evidence_row_fini(&rows[i]);
-    free(rows);
-}
-
-static void evidence_rows_free_any(void *rows, size_t n)
-{
-    evidence_rows_free(rows, n);
-}
-
-#define EVIDENCE_COLS                                                                              \
-    "id, organisation_id, alarm_id, kind, name, content_type, size, sha256, uploaded_by, "         \
-    "uploaded_at"
-
-static void evidence_read(struct store *st, struct db_stmt *s, void *row)
-{
-    struct evidence_row *r = row;
-    r->id = st_col_i64(st, s, 0);
-    r->organisation_id = st_col_i64(st, s, 1);
-    r->alarm_id = st_col_i64(st, s, 2);
-    r->kind = st_col_str(st, s, 3);
-    r->name = st_col_str(st, s, 4);
-    r->content_type = st_col_str(st, s, 5);
-    r->size = st_col_i64(st, s, 6);
-    r->sha256 = st_col_str(st, s, 7);
-    r->uploaded_by = st_col_i64(st, s, 8);
-    r->uploaded_at = st_col_i64(st, s, 9);
-}
-
-static const struct list_kind evidence_list_kind = {sizeof(struct evidence_row), evidence_read,
-                                                    evidence_rows_free_any};
-
-int store_evidence_add(struct store *st, const struct evidence_row *r, const void *data,
-                       int64_t *out_id)
-{
-    char *b64;
-    size_t b64_len;
-    int rc;
-
-    if (!r->kind || !r->content_type || !r->sha256 || r->uploaded_by < 0)
-        return -NA_EINVAL;
-    if (r->size < 0 || (r->size > 0 && !data))
-        return -NA_EINVAL;
-    if ((uint64_t)r->size > STORE_EVIDENCE_MAX)
-        return -NA_ETOOBIG;
-    /* Base64 text is stored the same on both backends and never meets an encoding. */
-    b64_len = sodium_base64_ENCODED_LEN((size_t)r->size, sodium_base64_VARIANT_ORIGINAL);
-    b64 = xmalloc(b64_len);
-    sodium_bin2base64(b64, b64_len, data ? data : (const void *)"", (size_t)r->size,
-                      sodium_base64_VARIANT_ORIGINAL);
-    rc = st_exec_id(st,
-                    "INSERT INTO evidence (organisation_id, alarm_id, kind, name, content_type, "
-                    "size, sha256, content, uploaded_by, uploaded_at) "
-                    "SELECT organisation_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM alarms "
-                    "WHERE id = ? AND organisation_id = ? RETURNING id",
-                    PARAMS(P_TEXT(r->kind), P_TEXT(r->name), P_TEXT(r->content_type),
-                           P_I64(r->size), P_TEXT(r->sha256), P_TEXT(b64), P_ID(r->uploaded_by),
-                           P_I64(r->uploaded_at), P_I64(r->alarm_id), P_I64(r->organisation_id)),
-                    out_id);
-    free(b64);
-    return rc;
-}
-
-int store_evidence_list(struct store *st, int64_t org_id, int64_t alarm_id,
-                        struct evidence_row **out_rows, size_t *out_n)
-{
-    struct db_stmt *s = NULL;
-    int rc;
-
-    *out_rows = NULL;
-    *out_n = 0;
-    rc = alarm_in_org(st, org_id, alarm_id);
-    if (rc < 0)
-        return rc;
-    rc = st_stmt(st,
-                 "SELECT " EVIDENCE_COLS " FROM evidence WHERE alarm_id = ? "
-                 "AND organisation_id = ? ORDER BY id LIMIT ?",
-                 PARAMS(P_I64(alarm_id), P_I64(org_id), P_I64(STORE_LIST_MAX)), &s);
-    if (rc < 0)
-        return rc;
-    return list_read(st, s, &evidence_list_kind, STORE_LIST_MAX, false, (void **)out_rows, out_n);
-}
-
-/* Decodes the base64 content of the row standing in s (column 10) into *out_data. */
-static int evidence_content(struct store *st, struct db_stmt *s, const struct evidence_row *r,
-                            void **out_data)
-{
-    char *b64 = st_col_str(st, s, 10);
-    unsigned char *data;
-    size_t len = 0;
-
-    if (!b64 || r->size < 0 || (uint64_t)r->size > STORE_EVIDENCE_MAX) {
-        free(b64);
-        return -NA_ESTORE;
-    }
-    data = xmalloc(r->size > 0 ? (size_t)r->size : 1);
-    if (sodium_base642bin(data, (size_t)r->size, b64, strlen(b64), NULL, &len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        len != (size_t)r->size) {
-        free(b64);
-        free(data);
-        return -NA_ESTORE;
-    }
-    free(b64);
-    *out_data = data;
-    return 0;
-}
-
-int store_evidence_get(struct store *st, int64_t org_id, int64_t id, struct evidence_row *out,
-                       void **out_data)
-{
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    if (out_data)
-        *out_data = NULL;
-    /* The content is read only when asked for: it may be megabytes. */
-    if (out_data)
-        rc = st_stmt(st,
-                     "SELECT " EVIDENCE_COLS ", content FROM evidence "
-                     "WHERE id = ? AND organisation_id = ?",
-                     PARAMS(P_I64(id), P_I64(org_id)), &s);
-    else
-        rc = st_stmt(st,
-                     "SELECT " EVIDENCE_COLS " FROM evidence WHERE id = ? AND organisation_id = ?",
-                     PARAMS(P_I64(id), P_I64(org_id)), &s);
-    if (rc < 0)
-        return rc;
-    rc = st_step(st, s);
-    if (rc == DB_ROW) {
-        evidence_read(st, s, out);
-        rc = out_data ? evidence_content(st, s, out, out_data) : 0;
-    } else if (rc == DB_DONE) {
-        rc = -NA_ENOTFOUND;
-    }
-    st_done(st, s);
-    if (rc < 0)
-        evidence_row_fini(out);
-    return rc;
-}
-
-/* ---- the organisation's alarm settings ---- */
-
-int store_alarm_settings_get(struct store *st, int64_t org_id, char **out_json)
-{
-    struct db_stmt *s = NULL;
-    int rc;
-
-    *out_json = NULL;
-    rc = st_stmt(st, "SELECT settings FROM alarm_settings WHERE organisation_id = ?",
-                 PARAMS(P_I64(org_id)), &s);
-    if (rc < 0)
-        return rc;
-    rc = st_step(st, s);
-    if (rc == DB_ROW)
-        *out_json = st_col_str(st, s, 0);
-    st_done(st, s);
-    return rc < 0 ? rc : rc == DB_ROW ? 0 : -NA_ENOTFOUND;
-}
-
-int store_alarm_settings_put(struct store *st, int64_t org_id, const char *json, int64_t now)
-{
-    if (!json)
-        return -NA_EINVAL;
-    return st_exec_id(st,
-                      "INSERT INTO alarm_settings (organisation_id, settings, updated_at) "
-                      "SELECT id, ?, ? FROM organisations WHERE id = ? "
-                      "ON CONFLICT (organisation_id) DO UPDATE SET settings = excluded.settings, "
-                      "updated_at = excluded.updated_at RETURNING organisation_id",
-                      PARAMS(P_TEXT(json), P_I64(now), P_I64(org_id)), NULL);
-}
-
-/* ---- police URNs ---- */
-
-void urn_row_fini(struct urn_row *r)
-{
-    if (!r)
-        return;
-    free(r->urn);
-    free(r->label);
-    memset(r, 0, sizeof *r);
-}
-
-void urn_rows_free(struct urn_row *rows, size_t n)
-{
-    for (size_t i = 0; rows && i < n; i++)
-        urn_row_fini(&rows[i]);
-    free(rows);
-}
-
-static void urn_rows_free_any(void *rows, size_t n)
-{
-    urn_rows_free(rows, n);
-}
-
-#define URN_COLS "p.id, p.organisation_id, p.team_id, p.urn, p.label, p.created_at"
-
-static void urn_read(struct store *st, struct db_stmt *s, void *row)
-{
-    struct urn_row *r = row;
-    r->id = st_col_i64(st, s, 0);
-    r->organisation_id = st_col_i64(st, s, 1);
-    r->team_id = st_col_i64(st, s, 2);
-    r->urn = st_col_str(st, s, 3);
-    r->label = st_col_str(st, s, 4);
-    r->created_at = st_col_i64(st, s, 5);
-}
-
-int store_urn_create(struct store *st, const struct urn_row *r, int64_t *out_id)
-{
-    if (!r->urn || r->team_id < 0)
-        return -NA_EINVAL;
-    /* The SELECT checks the team's organisation; one URN per scope by the unique indexes. */
-    return st_exec_id(st,
-                      "INSERT INTO police_urns (organisation_id, team_id, urn, label, created_at) "
-                      "SELECT o.id, ?, ?, ?, ? FROM organisations o WHERE o.id = ? "
-                      "AND (? = 0 OR EXISTS (SELECT 1 FROM teams t "
-                      "WHERE t.id = ? AND t.organisation_id = o.id)) RETURNING id",
-                      PARAMS(P_ID(r->team_id), P_TEXT(r->urn), P_TEXT(r->label),
-                             P_I64(r->created_at), P_I64(r->organisation_id), P_I64(r->team_id),
-                             P_I64(r->team_id)),
-                      out_id);
-}
-
-int store_urn_list(struct store *st, int64_t org_id, struct urn_row **out_rows, size_t *out_n)
-{
-    static const struct list_kind kind = {sizeof(struct urn_row), urn_read, urn_rows_free_any};
-    struct db_stmt *s = NULL;
-    int rc;
-
-    *out_rows = NULL;
-    *out_n = 0;
-    rc = st_stmt(st,
-                 "SELECT " URN_COLS " FROM police_urns p WHERE p.organisation_id = ? "
-                 "ORDER BY p.id LIMIT ?",
-                 PARAMS(P_I64(org_id), P_I64(STORE_LIST_MAX)), &s);
-    if (rc < 0)
-        return rc;
-    return list_read(st, s, &kind, STORE_LIST_MAX, false, (void **)out_rows, out_n);
-}
-
-int store_urn_delete(struct store *st, int64_t org_id, int64_t id)
-{
-    return st_exec_id(st,
-                      "DELETE FROM police_urns WHERE id = ? AND organisation_id = ? RETURNING id",
-                      PARAMS(P_I64(id), P_I64(org_id)), NULL);
-}
-
-int store_urn_for_worker(struct store *st, int64_t org_id, int64_t worker_id, struct urn_row *out)
-{
-    struct db_stmt *s = NULL;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    /* The worker's teams by lowest id first, then the organisation's own (team NULL). */
-    rc = st_stmt(st,
-                 "SELECT " URN_COLS " FROM police_urns p WHERE p.organisation_id = ? "
-                 "AND EXISTS (SELECT 1 FROM users u WHERE u.id = ? "
-                 "AND u.organisation_id = p.organisation_id) "
-                 "AND (p.team_id IS NULL OR p.team_id IN "
-                 "(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?)) "
-                 "ORDER BY CASE WHEN p.team_id IS NULL THEN 1 ELSE 0 END, p.team_id LIMIT 1",
-                 PARAMS(P_I64(org_id), P_I64(worker_id), P_I64(worker_id)), &s);
-    return rc < 0 ? rc : one_read(st, s, urn_read, out);
 }

@@ -136,6 +136,41 @@ long st_find_id(const int64_t *ids, size_t n, int64_t id);
 /* Appends v to (*arr, *n), growing it by one. */
 void st_push_id(int64_t **arr, size_t *n, int64_t v);
 
+/* Rows and lists (store_rows.c). */
+
+/* Reads the row s stands on into row (zeroed before); the row owns what it reads. */
+typedef void (*st_read_fn)(struct store *st, struct db_stmt *s, void *row);
+
+/* What st_list reads: the size of one row, its reader, and how an array of them is freed
+ * (rows[0..n) and rows; the module's x_rows_free). */
+struct st_list_kind {
+    size_t size;
+    st_read_fn read;
+    void (*free_rows)(void *rows, size_t n);
+};
+
+/*
+ * Zeroes out (size bytes), prepares sql (through st_stmt_locked when locked, else st_stmt)
+ * and reads its first row into out with read. -NA_ENOTFOUND when it yields no row; on any
+ * failure out stays zeroed.
+ */
+int st_get(struct store *st, bool locked, const char *sql, const struct db_param *params, size_t n,
+           st_read_fn read, void *out, size_t size);
+
+/*
+ * Runs sql into a new array of k's rows: *out_rows (caller frees with k->free_rows; NULL
+ * when none) and *out_n, cleared first. At most max rows are read; a row past them is
+ * -NA_ETOOBIG when too_big is set (the query then asks for max + 1), else left unread.
+ * On a failure nothing is returned.
+ */
+int st_list(struct store *st, const struct st_list_kind *k, size_t max, bool too_big,
+            const char *sql, const struct db_param *params, size_t n, void **out_rows,
+            size_t *out_n);
+
+/* Alarms (store_alarms.c). -NA_ENOTFOUND unless alarm_id is an alarm of org_id: an empty
+ * list of an alarm's lines and another organisation's alarm must differ. */
+int st_alarm_in_org(struct store *st, int64_t org_id, int64_t alarm_id);
+
 /* Events (store_events.c). In store_commit, before COMMIT: writes the transaction's
  * events (and notifies other processes); *out_n gets how many there were. */
 int st_events_flush(struct store *st, size_t *out_n);
