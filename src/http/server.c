@@ -37,7 +37,8 @@ struct server {
     const struct api *api;
     size_t max_body;
     struct store_pool pool;
-    atomic_int in_flight; /* requests begun and not completed, for a graceful stop */
+    atomic_int in_flight;   /* requests begun and not completed, for a graceful stop */
+    atomic_int raw_uploads; /* raw bodies (evidence) being read, at most RAW_UPLOADS_MAX */
     int port;
 };
 
@@ -48,10 +49,17 @@ struct exchange {
     bool too_big;
     size_t discarded; /* bytes of a too large body thrown away */
     bool answered;
+    bool upload_slot; /* holds one of the node's RAW_UPLOADS_MAX places */
     struct server *server;
     size_t route;
     int64_t start_us;
 };
+
+/*
+ * Raw bodies (evidence, up to STORE_EVIDENCE_MAX each) read at once on this node: what they
+ * hold stays under 4 x 8 MiB whatever the number of connections. One more gets 503.
+ */
+#define RAW_UPLOADS_MAX 4
 
 static int64_t monotonic_us(void)
 {
@@ -192,9 +200,20 @@ static char *error_body(int err, const char *field, const char *message, size_t 
  * the request complete: that report can wait for the worker thread's next wake-up, long
  * after the client has its answer.
  */
+/* Gives back an upload's place and its body, which nothing reads once it is answered. */
+static void release_upload(struct exchange *x)
+{
+    if (!x->upload_slot)
+        return;
+    x->upload_slot = false;
+    atomic_fetch_sub(&x->server->raw_uploads, 1);
+    buf_fini(&x->body);
+}
+
 static enum MHD_Result finish(struct exchange *x, enum MHD_Result queued)
 {
     struct server *s = x->server;
+    release_upload(x);
     int64_t us = monotonic_us() - x->start_us;
     char method[40];
     metrics_observe(s->api->metrics, x->route, x->req.status, us);
@@ -348,6 +367,18 @@ static int authenticate(struct request *r, struct MHD_Connection *c)
     return 0;
 }
 
+/* Authenticates the caller of a route that is not public, once per request, and keeps a
+ * one-time password's sessions to the routes that let it change. */
+static int admit(struct request *r, const struct route *route, struct MHD_Connection *c)
+{
+    if ((route->flags & ROUTE_PUBLIC) || r->authenticated)
+        return 0;
+    int rc = authenticate(r, c);
+    if (!rc && r->who.password_change_required && !(route->flags & ROUTE_PWCHANGE_OK))
+        rc = -NA_EPWCHANGE;
+    return rc;
+}
+
 static bool is_json_type(const char *ct)
 {
     static const char want[] = "application/json";
@@ -396,11 +427,7 @@ static int dispatch(struct server *s, struct exchange *x, struct MHD_Connection 
     if (rc)
         return rc;
     r->st = pool_acquire(&s->pool);
-    if (!(route->flags & ROUTE_PUBLIC)) {
-        rc = authenticate(r, c);
-        if (!rc && r->who.password_change_required && !(route->flags & ROUTE_PWCHANGE_OK))
-            rc = -NA_EPWCHANGE;
-    }
+    rc = admit(r, route, c);
     /* A route that takes no body accepts none or {}: any field is unknown, as elsewhere. */
     if (!rc && !(route->flags & (ROUTE_BODY | ROUTE_BODY_OPTIONAL)))
         rc = jin_only(r, r->body, NULL, no_fields);
@@ -425,6 +452,32 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
+/*
+ * A raw body (evidence) may be large: its caller is authenticated and given one of the
+ * node's places before a byte of it is read, so anonymous clients hold no memory.
+ */
+static int begin_upload(struct server *s, struct exchange *x, struct MHD_Connection *c)
+{
+    struct request *r = &x->req;
+    r->st = pool_acquire(&s->pool);
+    int rc = admit(r, &api_routes[x->route], c);
+    store_rollback(r->st);
+    pool_release(&s->pool, r->st);
+    r->st = NULL;
+    if (rc)
+        return rc;
+    if (atomic_fetch_add(&s->raw_uploads, 1) >= RAW_UPLOADS_MAX) {
+        atomic_fetch_sub(&s->raw_uploads, 1);
+        r->retry_after_s = 1;
+        return request_fail(r, -NA_EUNAVAILABLE, NULL,
+                            "too many uploads in progress on this server; retry");
+    }
+    x->upload_slot = true;
+    buf_fini(&x->body);
+    buf_init(&x->body, STORE_EVIDENCE_MAX);
+    return 0;
+}
+
 /* First call for a request: route it and check the headers before any body arrives. */
 static int begin(struct server *s, struct exchange *x, struct MHD_Connection *c)
 {
@@ -441,17 +494,12 @@ static int begin(struct server *s, struct exchange *x, struct MHD_Connection *c)
     bool path_known;
     x->route = find_route(r->method, r->path, &r->params, r->allow, sizeof r->allow, &path_known);
     /* A route that takes raw bytes (evidence) has a limit of its own. */
-    size_t max = s->max_body;
-    if (x->route < api_routes_count && (api_routes[x->route].flags & ROUTE_RAW_BODY)) {
-        max = STORE_EVIDENCE_MAX;
-        buf_fini(&x->body);
-        buf_init(&x->body, max);
-    }
-    if ((uint64_t)declared > max)
+    bool raw = x->route < api_routes_count && (api_routes[x->route].flags & ROUTE_RAW_BODY);
+    if ((uint64_t)declared > (raw ? STORE_EVIDENCE_MAX : s->max_body))
         return -NA_ETOOBIG;
     if (x->route == api_routes_count)
         return path_known ? -NA_EMETHOD : -NA_ENOTFOUND;
-    return 0;
+    return raw ? begin_upload(s, x, c) : 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -486,6 +534,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* A body without Content-Length (chunked) can only be refused once it ends, since
          * libmicrohttpd takes no answer mid-upload: discard it, but not forever. */
         if (x->too_big || buf_append(&x->body, upload_data, *upload_size)) {
+            /* A raw body is cut off at its limit: reading on would hold its place and
+             * take up to 16 x 8 MiB more. */
+            if (x->upload_slot)
+                return MHD_NO;
             x->too_big = true;
             x->discarded += *upload_size;
             if (x->discarded > 16 * x->body.max)
@@ -512,6 +564,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* A request dropped before it was answered (client gone, shutdown) still ends here. */
     if (!x->answered)
         atomic_fetch_sub(&x->server->in_flight, 1);
+    release_upload(x);
     stream_free(x->req.stream); /* a stream never handed to a response */
     json_decref(x->req.body);
     json_decref(x->req.answer);

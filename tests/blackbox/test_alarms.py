@@ -6,6 +6,8 @@ BS 8484 figures through the API and /metrics; settings; hostile input on every r
 import datetime
 import hashlib
 import json
+import socket
+import time
 
 import pytest
 
@@ -332,6 +334,149 @@ def test_evidence_for_lsms_and_police_only(server_factory, smtp_sink):
     assert len(biggest) == 8 * 1024 * 1024
     ev3 = ok(upload(srv, crew.worker.token, alarm_id, biggest, "application/octet-stream"), 201)
     assert ev3["sha256"] == hashlib.sha256(biggest).hexdigest()
+
+
+UNKNOWN_TOKEN = "na_s_" + "0" * 64
+
+
+def upload_head(port, alarm_id, token, length=None, chunked=False, admitted=False):
+    """An evidence upload's request line and headers alone, on a socket left open. admitted:
+    waits for the server's 100 Continue, the sign that it took the upload on."""
+    lines = ["POST /api/v1/alarms/%d/evidence HTTP/1.1" % alarm_id, "Host: x",
+             "Content-Type: application/octet-stream"]
+    if token is not None:
+        lines.append("Authorization: Bearer " + token)
+    lines.append("Transfer-Encoding: chunked" if chunked else "Content-Length: %d" % length)
+    if admitted:
+        lines.append("Expect: 100-continue")
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    if admitted:
+        want = b"HTTP/1.1 100 Continue\r\n\r\n"
+        got = b""
+        while len(got) < len(want):
+            more = sock.recv(len(want) - len(got))
+            assert more, got
+            got += more
+        assert got == want, got
+    return sock
+
+
+def read_answer(sock):
+    """The status and JSON body of the answer on sock, read up to its end or the close."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        data += chunk
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        lengths = [int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")]
+        if sep and lengths and len(rest) >= lengths[0]:
+            break
+    head, _, rest = data.partition(b"\r\n\r\n")
+    headers = {line.split(b":", 1)[0].strip().lower().decode(): line.split(b":", 1)[1].strip()
+               for line in head.split(b"\r\n")[1:] if b":" in line}
+    return raw_status(data), json.loads(rest or b"null"), headers
+
+
+def test_upload_refused_before_its_body_unless_authenticated(server_factory, smtp_sink):
+    srv = start(server_factory, smtp_sink)
+    crew = alarm_crew(srv)
+    alarm_id = red(srv, crew.worker.token)
+    # 8 MiB announced, not a byte of it sent: the answer comes at once
+    for token in (None, "x" * 43, UNKNOWN_TOKEN):
+        sock = upload_head(srv.port, alarm_id, token, length=8 * 1024 * 1024)
+        try:
+            st, body, _ = read_answer(sock)
+        finally:
+            sock.close()
+        assert st == 401 and body["error"]["code"] == "unauthenticated", (token, body)
+    # so does a chunked one
+    sock = upload_head(srv.port, alarm_id, None, chunked=True)
+    try:
+        assert read_answer(sock)[0] == 401
+    finally:
+        sock.close()
+    assert int(srv.db.value("SELECT count(*) FROM evidence")) == 0
+    assert srv.running
+
+
+def test_uploads_in_progress_are_capped(server_factory, smtp_sink):
+    srv = start(server_factory, smtp_sink)
+    crew = alarm_crew(srv)
+    alarm_id = red(srv, crew.worker.token)
+    data = bytes(range(256)) * 1024
+    busy = [upload_head(srv.port, alarm_id, crew.worker.token, length=len(data), admitted=True)
+            for _ in range(4)]
+    try:
+        for sock in busy:
+            sock.sendall(data[:1000])
+        st, body, headers = upload(srv, crew.operator.token, alarm_id, b"x", "text/plain")
+        assert st == 503 and body["error"]["code"] == "unavailable", body
+        assert int(headers["retry-after"]) >= 1, headers
+        # the caller is still checked first, and other routes are not limited
+        assert_error(upload(srv, UNKNOWN_TOKEN, alarm_id, b"x", "text/plain"), 401)
+        assert get_alarm(srv, crew.operator.token, alarm_id)["evidence"] == []
+        for sock in busy:
+            sock.sendall(data[1000:])
+        for sock in busy:
+            st, body, _ = read_answer(sock)
+            assert st == 201 and body["sha256"] == hashlib.sha256(data).hexdigest(), body
+    finally:
+        for sock in busy:
+            sock.close()
+    # the places are given back, and a client that walks away gives its own back too
+    ok(upload(srv, crew.operator.token, alarm_id, b"x", "text/plain"), 201)
+    gone = [upload_head(srv.port, alarm_id, crew.worker.token, length=len(data), admitted=True)
+            for _ in range(4)]
+    for sock in gone:
+        sock.sendall(data[:10])
+        sock.close()
+    for _ in range(100):  # the server notices the closed sockets on its own time
+        st, body, _ = upload(srv, crew.operator.token, alarm_id, b"y", "text/plain")
+        if st != 503:
+            break
+        time.sleep(0.05)
+    assert st == 201, body
+    assert len(get_alarm(srv, crew.operator.token, alarm_id)["evidence"]) == 6
+
+
+def test_chunked_upload_cut_off_at_the_limit(server_factory, smtp_sink):
+    srv = start(server_factory, smtp_sink)
+    crew = alarm_crew(srv)
+    alarm_id = red(srv, crew.worker.token)
+    block = b"\xab" * (64 * 1024)
+    chunk = b"%x\r\n" % len(block) + block + b"\r\n"
+    sock = upload_head(srv.port, alarm_id, crew.worker.token, chunked=True)
+    sent = 0
+    try:
+        with pytest.raises(OSError):
+            while sent < 64 * 1024 * 1024:  # the server stops reading long before
+                sock.sendall(chunk)
+                sent += len(block)
+            sock.sendall(b"0\r\n\r\n")
+            status = read_answer(sock)[0]
+            raise AssertionError("all %d bytes read, then %d" % (sent, status))
+    finally:
+        sock.close()
+    # 8 MiB read, the rest at most what the socket buffers took
+    assert sent < 32 * 1024 * 1024, sent
+    assert int(srv.db.value("SELECT count(*) FROM evidence")) == 0
+    # its place is back: four uploads at once still go through
+    busy = [upload_head(srv.port, alarm_id, crew.worker.token, length=3, admitted=True)
+            for _ in range(4)]
+    try:
+        for sock in busy:
+            sock.sendall(b"abc")
+        assert [read_answer(sock)[0] for sock in busy] == [201] * 4
+    finally:
+        for sock in busy:
+            sock.close()
 
 
 # -- who sees an alarm --------------------------------------------------------------------
