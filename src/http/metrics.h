@@ -37,8 +37,13 @@ int metrics_render(struct metrics *m, struct buf *out);
 /* Figures of an organisation's red and duress alarms (not tests) opened in a period. */
 struct alarm_figures {
     size_t red_alarms;
-    /* opening to first claim; an alarm never claimed counts with its wait until now (or the
-     * end of the period), so that it lowers the shares as the miss it is */
+    /*
+     * Opening to first claim. An alarm closed unclaimed counts with its wait until closing;
+     * one still open and unclaimed with its wait until now in the percentiles, and in each
+     * share (within 10 s, within 40 s) as a miss once it has waited past that target, left
+     * out of it while still within (it may yet be claimed in time). A share with nothing
+     * counted is 1.
+     */
     struct alarm_spread claim;
     size_t unclaimed;
     bool meets_targets;        /* both shares at their targets (true with no alarms) */

@@ -689,6 +689,69 @@ def test_figures_and_metrics(server_factory, smtp_sink):
     assert 'notalone_alarms_waiting{organisation="%d"} 0' % org in text
 
 
+def claim_shares(srv, token, period, org):
+    """(n, unclaimed, within_10s, within_40s) from the API, after checking /metrics agrees."""
+    c = ok(srv.call("GET", "/api/v1/alarm-figures" + period, token=token))["claim"]
+    st, text, _ = srv.call("GET", "/metrics")
+    assert st == 200
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and line[0] != "#")
+    for within in ("10", "40"):
+        scraped = float(lines['notalone_alarm_claimed_within_seconds_ratio_24h{organisation="%d",'
+                              'within="%s"}' % (org, within)])
+        assert scraped == pytest.approx(c["within_%ss" % within], abs=1e-4), (within, c)
+    return c["n"], c["unclaimed"], c["within_10s"], c["within_40s"]
+
+
+def test_figures_leave_out_unclaimed_alarms_still_within_a_target(server_factory, smtp_sink):
+    srv = start(server_factory, smtp_sink)
+    crew = alarm_crew(srv)
+    org = crew.worker.user["organisation_id"]
+    three = [crew.worker, crew.buddy,
+             new_account(srv, crew.admin, unique("cai"), ["worker"],
+                         team_ids=[crew.team["id"]])]
+    start_at = clock_now(srv)
+    period = "?from=%s&to=%s" % (fmt_time(start_at), fmt_time(start_at + 3600 * S))
+    op = crew.operator.token
+    # one alarm waiting 3 s: nothing is decided yet, a miss of neither target
+    first = red(srv, three[0].token)
+    advance(srv, 3)
+    assert claim_shares(srv, op, period, org) == (1, 1, 1.0, 1.0)
+    f = ok(srv.call("GET", "/api/v1/alarm-figures" + period, token=op))
+    assert f["claim"]["meets_targets"] is True and f["claim"]["median_s"] == 3, f
+    advance(srv, 2)
+    claim(srv, op, first)  # 5 s: in time for both
+    second = red(srv, three[0].token)
+    advance(srv, 25)
+    claim(srv, op, second)  # 25 s: a miss of 10 s, in time for 40 s
+    red(srv, three[0].token)
+    advance(srv, 30)
+    red(srv, three[1].token)
+    advance(srv, 17)
+    recent = red(srv, three[2].token)
+    advance(srv, 3)
+    # unclaimed for 50 s (a miss of both), 20 s (a miss of 10 s, left out of 40 s) and 3 s
+    # (left out of both): 10 s counts 5, 25, 50, 20; 40 s counts 5, 25, 50
+    n, unclaimed, in10, in40 = claim_shares(srv, op, period, org)
+    assert (n, unclaimed) == (5, 3)
+    assert in10 == pytest.approx(1 / 4) and in40 == pytest.approx(2 / 3), (in10, in40)
+    f = ok(srv.call("GET", "/api/v1/alarm-figures" + period, token=op))
+    # the percentiles take every alarm, a waiting one with its wait so far: 3 5 20 25 50
+    assert f["claim"]["median_s"] == 20 and f["claim"]["p90_s"] == 50, f
+    assert f["claim"]["meets_targets"] is False
+    # 8 s on, the recent one has waited 11 s: a miss of 10 s now
+    advance(srv, 8)
+    _, _, in10, in40 = claim_shares(srv, op, period, org)
+    assert in10 == pytest.approx(1 / 5) and in40 == pytest.approx(2 / 3), (in10, in40)
+    # 15 s more: the middle one has waited 43 s, a miss of 40 s too
+    advance(srv, 15)
+    _, _, in10, in40 = claim_shares(srv, op, period, org)
+    assert in10 == pytest.approx(1 / 5) and in40 == pytest.approx(2 / 4), (in10, in40)
+    # claimed at 26 s, the recent one is in time for 40 s after all
+    claim(srv, op, recent)
+    assert claim_shares(srv, op, period, org) == (5, 2, pytest.approx(1 / 5),
+                                                  pytest.approx(3 / 5))
+
+
 # -- settings -----------------------------------------------------------------------------
 
 
