@@ -137,6 +137,14 @@ static inline struct store_config test_db_config(const struct test_db *t, int bu
     return cfg;
 }
 
+/* A new store on this database as cluster node node (borrowed); close with store_close. */
+static inline int test_db_open(const struct test_db *t, const char *node, struct store **out)
+{
+    struct store_config cfg = test_db_config(t, 2000);
+    cfg.node = node;
+    return store_open(&cfg, out);
+}
+
 /* Column 0 of the first row of a raw query on a second connection (NULL reads 0); -1 when
  * there is no row. */
 static inline int64_t test_db_int(const struct test_db *t, const char *sql)
