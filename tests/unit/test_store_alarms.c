@@ -16,6 +16,9 @@
 
 #include "store_test_db.h"
 
+/* The storage under test, for its limits taken as a parameter (alarm_times_max). */
+#include "store/store_alarms.c"
+
 #include "core/alarm.h"
 #include "core/roles.h"
 #include "store/store.h"
@@ -47,19 +50,12 @@ static int64_t user(struct store *st, int64_t org, const char *name)
     return id;
 }
 
-static int open_node(struct fx *f, const char *node, struct store **out)
-{
-    struct store_config cfg = test_db_config(&f->db, 2000);
-    cfg.node = node;
-    return store_open(&cfg, out);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     test_db_init(&f->db, "alarms");
-    assert_int_equal(open_node(f, "a", &f->st), 0);
+    assert_int_equal(test_db_open(&f->db, "a", &f->st), 0);
     assert_int_equal(store_migrate(f->st, NULL), 0);
     assert_int_equal(store_org_create(f->st, "org", false, T0, &f->org), 0);
     assert_int_equal(store_org_create(f->st, "other", false, T0, &f->other_org), 0);
@@ -102,6 +98,16 @@ static int64_t new_alarm(struct fx *f, int64_t worker, int64_t at)
 {
     struct alarm_row r = red_alarm(f, worker, NULL, at);
     return create_alarm(f, &r);
+}
+
+/* got is want, field by field. */
+static void assert_position(const struct position *got, const struct position *want)
+{
+    assert_int_equal(got->known, want->known);
+    assert_true(got->latitude == want->latitude);
+    assert_true(got->longitude == want->longitude);
+    assert_true(got->accuracy_m == want->accuracy_m);
+    assert_int_equal(got->at, want->at);
 }
 
 /* ---- alarms ---- */
@@ -155,11 +161,7 @@ static void test_alarm_round_trip(void **state)
     assert_string_equal(g.alert_id, "alert-1");
     assert_string_equal(g.source, "api");
     assert_string_equal(g.message, "help me");
-    assert_true(g.position.known);
-    assert_true(g.position.latitude == 51.5072);
-    assert_true(g.position.longitude == -0.1276);
-    assert_true(g.position.accuracy_m == 12.5);
-    assert_int_equal(g.position.at, T0 - 1000);
+    assert_position(&g.position, &r.position);
     assert_null(g.found_safe);
     assert_null(g.close_note);
     assert_null(g.police_urn);
@@ -205,9 +207,8 @@ static void test_alarm_round_trip(void **state)
     assert_string_equal(g.police_urn, "URN/1");
     assert_string_equal(g.police_reference, "CAD 123");
     assert_int_equal(g.renotify_count, 3);
-    assert_true(g.position.known);
-    assert_true(g.position.latitude == 1.25);
-    assert_true(g.position.accuracy_m == 0);
+    assert_position(&g.position, &(struct position){
+                                     .known = true, .latitude = 1.25, .longitude = 2.5, .at = T0});
     assert_int_equal(g.updated_at, T0 + 9000);
     /* What an update does not write stays. */
     assert_string_equal(g.message, "help me");
@@ -508,42 +509,38 @@ static void test_alarm_times(void **state)
     assert_int_equal(store_alarm_times(f->st, f->org, T0 + 5, T0, &rows, &n), -NA_EINVAL);
 }
 
-/* One row past STORE_ALARM_TIMES_MAX in the period is refused, not truncated. */
+/* One row past the most in the period is refused, not truncated. The most is made small
+ * through alarm_times_max, the guard store_alarm_times runs with STORE_ALARM_TIMES_MAX. */
 static void test_alarm_times_limit(void **state)
 {
     struct fx *f = *state;
-    char sql[1024];
-    /* A series of rows, by each backend's quickest way to make one. */
-    char from[160];
-    if (test_db_is_pg())
-        snprintf(from, sizeof from, "SELECT x FROM generate_series(1, %d) AS c(x)",
-                 STORE_ALARM_TIMES_MAX);
-    else
-        snprintf(from, sizeof from,
-                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d) "
-                 "SELECT x FROM c",
-                 STORE_ALARM_TIMES_MAX);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO alarms (organisation_id, worker_id, kind, state, duress, priority, "
-             "opened_at, renotify_count, outcome, source, updated_at) "
-             "SELECT %lld, %lld, 1, 3, 0, 1, %lld + x, 0, 1, 'api', %lld FROM (%s) AS s",
-             (long long)f->org, (long long)f->worker, T0, T0, from);
-    test_db_exec(&f->db, sql);
+    enum { MOST = 5 };
     struct alarm_times *rows = NULL;
     size_t n = 0;
+
+    for (int i = 1; i <= MOST; i++)
+        new_alarm(f, f->worker, T0 + i);
     /* Exactly the most is fine. */
-    assert_int_equal(
-        store_alarm_times(f->st, f->org, T0, T0 + 2 * STORE_ALARM_TIMES_MAX, &rows, &n), 0);
-    assert_int_equal(n, STORE_ALARM_TIMES_MAX);
+    assert_int_equal(alarm_times_max(f->st, f->org, T0, T0 + MIN, MOST, &rows, &n), 0);
+    assert_int_equal(n, MOST);
     assert_int_equal(rows[0].opened_at, T0 + 1);
-    assert_int_equal(rows[n - 1].opened_at, T0 + STORE_ALARM_TIMES_MAX);
+    assert_int_equal(rows[n - 1].opened_at, T0 + MOST);
     free(rows);
-    new_alarm(f, f->worker, T0 + STORE_ALARM_TIMES_MAX + 1);
-    assert_int_equal(
-        store_alarm_times(f->st, f->org, T0, T0 + 2 * STORE_ALARM_TIMES_MAX, &rows, &n),
-        -NA_ETOOBIG);
+    new_alarm(f, f->worker, T0 + MOST + 1);
+    rows = (struct alarm_times *)1;
+    n = 1;
+    assert_int_equal(alarm_times_max(f->st, f->org, T0, T0 + MIN, MOST, &rows, &n), -NA_ETOOBIG);
     assert_null(rows);
     assert_int_equal(n, 0);
+    /* Only the period's rows count. */
+    assert_int_equal(alarm_times_max(f->st, f->org, T0 + 2, T0 + MIN, MOST, &rows, &n), 0);
+    assert_int_equal(n, MOST);
+    assert_int_equal(rows[0].opened_at, T0 + 2);
+    free(rows);
+    /* The public read takes them all, far below its own most. */
+    assert_int_equal(store_alarm_times(f->st, f->org, T0, T0 + MIN, &rows, &n), 0);
+    assert_int_equal(n, MOST + 1);
+    free(rows);
 }
 
 /* The timeline comes oldest first (by time, then as added), every field kept. */
@@ -635,11 +632,7 @@ static void test_amber_round_trip(void **state)
     assert_int_equal(g.visit_id, 0);
     assert_string_equal(g.alert_id, "amber-1");
     assert_string_equal(g.status, "visiting 12 High St");
-    assert_true(g.position.known);
-    assert_true(g.position.latitude == 53.48);
-    assert_true(g.position.longitude == -2.24);
-    assert_true(g.position.accuracy_m == 8);
-    assert_int_equal(g.position.at, T0 - 10);
+    assert_position(&g.position, &a.position);
     assert_int_equal(g.state, AMBER_WATCHING);
     assert_int_equal(g.deadline_at, T0 + 30 * MIN);
     assert_int_equal(g.cleared_at, 0);
@@ -758,12 +751,9 @@ static void test_position_trail(void **state)
     assert_int_equal(n, 4);
     assert_string_equal(rows[0].source, "checkin");
     assert_int_equal(rows[0].visit_id, 42);
-    assert_int_equal(rows[0].position.at, T0 + 4000);
     assert_int_equal(rows[0].received_at, T0 + 4000);
-    assert_true(rows[0].position.known);
-    assert_true(rows[0].position.latitude == -33.5);
-    assert_true(rows[0].position.longitude == 151.25);
-    assert_true(rows[0].position.accuracy_m == 4.5);
+    p.position.at = T0 + 4000;
+    assert_position(&rows[0].position, &p.position);
     assert_string_equal(rows[1].source, "device");
     assert_int_equal(rows[1].received_at, T0 + 9000);
     assert_int_equal(rows[1].visit_id, 0);
@@ -1142,7 +1132,7 @@ static void test_due_work(void **state)
 {
     struct fx *f = *state;
     struct store *b = NULL;
-    assert_int_equal(open_node(f, "b", &b), 0);
+    assert_int_equal(test_db_open(&f->db, "b", &b), 0);
     int64_t alarm = new_alarm(f, f->worker, T0); /* renotify at T0 + 30 s */
     struct alarm_row quiet = red_alarm(f, f->worker, NULL, T0);
     alarm_open(&quiet.clock, ALARM_RED, false, 0, T0); /* open, never re-notified */
