@@ -412,11 +412,15 @@ void api_duress_alarm_alone(struct request *r, const char *source)
 
 /* ---- cancelling a red alert ---- */
 
-/* The caller's own alarm; anybody else's is not there for them. */
+/*
+ * The caller's own alarm, raised by them (a red alert); anybody else's, and their own
+ * silent ones (a duress code on a check-in, an end, an amber clear), are not there for
+ * them: whoever holds the phone must not find those by trying ids.
+ */
 static int load_own_alarm(struct request *r, int64_t id, struct alarm_row *a)
 {
     int rc = store_alarm_get(r->st, r->who.organisation_id, id, a);
-    if (!rc && a->worker_id != r->who.user_id)
+    if (!rc && (a->worker_id != r->who.user_id || !alarm_worker_raised(a->clock.kind, a->source)))
         rc = -NA_ENOTFOUND;
     return rc;
 }
@@ -464,31 +468,25 @@ struct cancel_result {
 };
 
 /*
- * In the open transaction: cancels a, or, under duress (the duress code now, or given
- * before), marks it duress and leaves it open; an alarm already closed has nobody left
- * to see the mark, so a new silent alarm opens instead. Either way res->refused is what a
- * normal cancel would answer, so that both answers are the same.
+ * In the open transaction: the duress code first marks a duress (its path is told not to
+ * call openly; it goes on at the top of the queue); an alarm already closed has nobody
+ * left to see the mark, so a new silent alarm opens instead. Then a is cancelled as with
+ * the normal code, so that the worker's view (the answer, a second cancel, the window) is
+ * the same with either code: res->refused is what alarm_cancel answered.
  */
 static int cancel_or_mark(struct request *r, struct alarm_row *a, bool duress,
                           struct cancel_result *res)
 {
     struct alarm_settings s;
     int rc = alarm_settings_load(r->st, a->organisation_id, &s);
+    if (!rc && duress && a->clock.state == ALARM_CLOSED)
+        rc = api_duress_alarm(r, "cancel", &res->raised, &res->outbox);
+    else if (!rc && duress && !a->clock.duress)
+        rc = watch_alarm_duress(r->api->watch, r->st, a, r->who.user_id, r->now, &res->outbox);
     if (rc)
         return rc;
-    if (!duress && !a->clock.duress) {
-        res->refused = alarm_cancel(&a->clock, s.cancel_window_ms, r->now);
-        return res->refused ? 0 : alarm_changed_by_worker(r, a, "cancelled", NULL);
-    }
-    struct alarm_clock probe = a->clock;
-    res->refused = alarm_cancel(&probe, s.cancel_window_ms, r->now);
-    if (a->clock.state == ALARM_CLOSED)
-        return duress ? api_duress_alarm(r, "cancel", &res->raised, &res->outbox) : 0;
-    if (a->clock.duress)
-        return 0;
-    a->clock.duress = true;
-    a->clock.priority = ALARM_PRIORITY_RED; /* even when cancelled before: it is no press */
-    return alarm_changed_by_worker(r, a, "duress", "the duress code was given to cancel");
+    res->refused = alarm_cancel(&a->clock, s.cancel_window_ms, r->now);
+    return res->refused ? 0 : alarm_changed_by_worker(r, a, "cancelled", NULL);
 }
 
 int api_alarm_cancel(struct request *r)
@@ -608,8 +606,18 @@ int api_amber_create(struct request *r)
     bool retry = !rc && first.id;
     if (rc == -NA_ENOTFOUND || (!rc && !retry))
         rc = amber_store(r, &in);
-    if (!rc)
+    if (rc == -NA_ECONFLICT && in.alert_id) {
+        /* A concurrent request stored the same alert id after this one checked (both may
+         * check first on PostgreSQL): the insert failed alone under its savepoint, and the
+         * alert it stored is the answer, as for a retry. */
+        store_rollback(r->st);
+        int again = store_amber_by_alert_id(r->st, r->who.organisation_id, r->who.user_id,
+                                            in.alert_id, &first);
+        retry = again == 0;
+        rc = again == -NA_ENOTFOUND ? rc : again;
+    } else if (!rc) {
         rc = store_commit(r->st);
+    }
     if (!rc && !retry) {
         watch_amber_changed(r->api->watch, &in.a);
         log_info("amber_alert", "amber_id=%lld worker_id=%lld watching=%d", (long long)in.a.id,
@@ -736,23 +744,8 @@ int api_amber_clear(struct request *r)
 
 /* ---- positions ---- */
 
-/* In the open transaction: the visit's last known location, unless it has a newer fix. */
-static int visit_location(struct request *r, int64_t visit_id, const struct position *p)
-{
-    struct visit_row v = {0};
-    int rc = store_visit_get(r->st, r->who.organisation_id, visit_id, &v);
-    if (!rc && (!v.has_last_location || v.last_location_at <= p->at)) {
-        v.has_last_location = true;
-        v.last_latitude = p->latitude;
-        v.last_longitude = p->longitude;
-        v.last_location_at = p->at;
-        v.updated_at = r->now;
-        rc = store_visit_update(r->st, &v);
-    }
-    visit_row_fini(&v);
-    return rc;
-}
-
+/* A device fix goes to the trail alone (marked with the active visit): only the alarm
+ * pack shows the trail, and only with the worker's consent (§9.7.3). */
 int api_position_add(struct request *r)
 {
     static const char *const fields[] = {"latitude", "longitude", "accuracy", "at", NULL};
@@ -769,8 +762,6 @@ int api_position_add(struct request *r)
         rc = active_visit_id(r, p.worker_id, &p.visit_id);
     if (!rc)
         rc = store_position_add(r->st, &p);
-    if (!rc && p.visit_id)
-        rc = visit_location(r, p.visit_id, &p.position);
     if (!rc)
         rc = store_commit(r->st);
     if (rc)
@@ -913,14 +904,19 @@ int api_alert_profile_put(struct request *r)
         rc = request_fail(r, -NA_ECONFLICT, NULL, "the codes changed meanwhile: try again");
     if (!rc) {
         apply_change(r, &p, &c, what, sizeof what);
-        rc = store_alert_profile_put(r->st, &p);
+        rc = watch_device_test_start(r->st, &p, r->now);
     }
+    if (!rc)
+        rc = store_alert_profile_put(r->st, &p);
     if (!rc && what[0])
         rc = api_audit(r, "alert_profile.update", "user", r->who.user_id, what);
     if (!rc)
         rc = store_commit(r->st);
-    if (!rc)
+    if (!rc) {
+        /* The row (and its device date) may have moved to this node: its job too. */
+        watch_device_changed(r->api->watch, &p);
         rc = request_answer(r, 200, render_profile(&p));
+    }
     alert_profile_fini(&before);
     alert_profile_fini(&p);
     return rc;

@@ -4,6 +4,7 @@ deadlines, positions, the alert profile, device reports and tests, and hostile i
 simulated clock, on both backends)."""
 
 import datetime
+import threading
 
 import pytest
 
@@ -266,31 +267,59 @@ def test_duress_on_amber_clear_answers_as_the_normal_code(srv, crew):
                           token=crew.twin.token, body={}), 404)
 
 
+def cancel(srv, worker, alarm, code):
+    return srv.call("POST", "/api/v1/alarms/%d/cancel" % alarm["alarm_id"], token=worker.token,
+                    body={"code": code})
+
+
 def test_duress_on_cancel_answers_as_the_normal_code(srv, crew):
     mine = ok(red(srv, crew.worker.token), 201)
     twins = ok(red(srv, crew.twin.token), 201)
     advance(srv, 10)
-    forced = ok(srv.call("POST", "/api/v1/alarms/%d/cancel" % mine["alarm_id"],
-                         token=crew.worker.token, body={"code": DURESS}))
-    normal = ok(srv.call("POST", "/api/v1/alarms/%d/cancel" % twins["alarm_id"],
-                         token=crew.twin.token, body={"code": CODE}))
+    since = last_outbox_id(srv)
+    forced = ok(cancel(srv, crew.worker, mine, DURESS))
+    normal = ok(cancel(srv, crew.twin, twins, CODE))
     assert normal["cancelled"] is True and normal["alarm_id"] == twins["alarm_id"], normal
     assert without(forced, TWIN_KEYS) == without(normal, TWIN_KEYS), (forced, normal)
     # the twin's is cancelled (still open for an operator to close, lower in the queue)
     row = alarms_of(srv, crew.twin.id, "AND id = ?", twins["alarm_id"])[0]
     assert int(row[2]) == OPEN and row[6] is not None and int(row[7]) == 3, row
-    # the worker's is not: it is marked duress and keeps its place
+    # the worker's is cancelled in their eyes, but marked duress it keeps its place
     row = alarms_of(srv, crew.worker.id, "AND id = ?", mine["alarm_id"])[0]
-    assert int(row[2]) == OPEN and int(row[3]) == 1 and row[6] is None and int(row[7]) == 1, row
-    line = srv.db.query("SELECT kind, detail FROM alarm_events WHERE alarm_id = ? AND kind = "
-                        "'duress'", mine["alarm_id"])
-    assert line == [["duress", "the duress code was given to cancel"]], line
+    assert int(row[2]) == OPEN and int(row[3]) == 1 and row[6] is not None \
+        and int(row[7]) == 1, row
+    line = srv.db.query("SELECT kind, detail FROM alarm_events WHERE alarm_id = ? AND kind IN "
+                        "('duress', 'cancelled') ORDER BY id", mine["alarm_id"])
+    assert line == [["duress", "the duress code was given to cancel"], ["cancelled", None]], line
     assert srv.db.query("SELECT kind FROM alarm_events WHERE alarm_id = ? AND kind = "
                         "'cancelled'", twins["alarm_id"]) == [["cancelled"]]
     # the live events tell those who handle alarms
     changes = srv.db.query("SELECT kind FROM events WHERE alarm_id = ? AND kind = "
                            "'alarm.updated'", mine["alarm_id"])
-    assert len(changes) == 1, changes
+    assert len(changes) == 2, changes
+    # those told "needs help now" are told at once not to call openly; never the worker
+    told = srv.db.query("SELECT user_id, subject FROM outbox WHERE event = 'alarm.notify' AND "
+                        "id > ? AND subject LIKE 'NOW SILENT ALARM%'", since)
+    assert crew.operator.id in [int(u) for u, _ in told], told
+    assert crew.worker.id not in [int(u) for u, _ in told], told
+    assert all("do not call the worker openly" in subj for _, subj in told), told
+    # a second cancel, inside the window and after it: the same answers with either code
+    advance(srv, 10)
+    forced, normal = cancel(srv, crew.worker, mine, DURESS), cancel(srv, crew.twin, twins, CODE)
+    assert forced[0] == normal[0] == 409 and forced[1] == normal[1], (forced, normal)
+    assert "already cancelled" in normal[1]["error"]["message"], normal
+    forced, normal = cancel(srv, crew.worker, mine, CODE), cancel(srv, crew.twin, twins, CODE)
+    assert forced[0] == normal[0] == 409 and forced[1] == normal[1], (forced, normal)
+    # past the window (and past the re-notify interval): the worker's is told again
+    advance(srv, 61)
+    forced, normal = cancel(srv, crew.worker, mine, DURESS), cancel(srv, crew.twin, twins, CODE)
+    assert forced[0] == normal[0] == 409 and forced[1] == normal[1], (forced, normal)
+    renotified = lambda a: int(srv.db.value(  # noqa: E731
+        "SELECT COUNT(*) FROM alarm_events WHERE alarm_id = ? AND kind = 'renotified'",
+        a["alarm_id"]))
+    assert renotified(mine) >= 1 and renotified(twins) == 0, (renotified(mine),
+                                                              renotified(twins))
+    assert int(alarms_of(srv, crew.worker.id, "AND id = ?", mine["alarm_id"])[0][7]) == 1
     # closed by an operator: the same refusal with either code, and the duress code, with
     # nobody left to see a mark on the closed alarm, opens a new silent one
     for alarm in (mine, twins):
@@ -366,6 +395,43 @@ def test_cancel_within_the_window_only_by_the_worker(srv, crew):
                                  token=crew.worker.token, body={"code": CODE}), 409)
     assert "operator will call" in body["error"]["message"], body
     assert alarms_of(srv, crew.worker.id, "AND id = ?", late["alarm_id"])[0][6] is None
+
+
+def upload(srv, worker, alarm_id):
+    return srv.call("POST", "/api/v1/alarms/%d/evidence" % alarm_id, token=worker.token,
+                    raw=b"RIFF....WAVE recording", headers={"Content-Type": "audio/wav"})
+
+
+def test_silent_alarms_are_not_found_by_trying_ids(srv, crew):
+    # Whoever holds the phone tries alarm ids with cancel and upload: a silent alarm of the
+    # worker (a duress code on a check-in or an end) answers as an id that does not exist.
+    v1, v2 = start_visit(srv, crew.worker), start_visit(srv, crew.worker)
+    since = last_alarm_id(srv)
+    ok(visit_action(srv, crew.worker.token, v1["id"], "checkin", {"code": DURESS}))
+    ok(visit_action(srv, crew.worker.token, v2["id"], "end", {"outcome": "safe", "code": DURESS}))
+    hidden = [int(r[0]) for r in new_alarms(srv, crew.worker.id, since)]
+    assert len(hidden) == 2, hidden
+    nothing = {"alarm_id": MISSING}
+    for code in (CODE, DURESS):
+        missing = cancel(srv, crew.worker, nothing, code)
+        assert missing[0] == 404, missing
+        for alarm_id in hidden:
+            got = cancel(srv, crew.worker, {"alarm_id": alarm_id}, code)
+            assert (got[0], got[1]) == (missing[0], missing[1]), (got, missing)
+    missing = upload(srv, crew.worker, MISSING)
+    assert missing[0] == 404, missing
+    for alarm_id in hidden:
+        got = upload(srv, crew.worker, alarm_id)
+        assert (got[0], got[1]) == (missing[0], missing[1]), (got, missing)
+    # nothing happened to them, and no further alarm opened
+    rows = new_alarms(srv, crew.worker.id, since)
+    assert [int(r[0]) for r in rows] == hidden and all(r[6] is None for r in rows), rows
+    assert int(srv.db.value("SELECT COUNT(*) FROM evidence WHERE alarm_id IN (?, ?)",
+                            *hidden)) == 0
+    # the worker's own red alert takes its recording, and its id is no hidden one
+    mine = ok(red(srv, crew.worker.token), 201)
+    assert ok(upload(srv, crew.worker, mine["alarm_id"]), 201)["kind"] == "audio"
+    end_visits(srv, (crew.worker, v1))
 
 
 # -- amber alerts --------------------------------------------------------------------------
@@ -452,6 +518,29 @@ def test_amber_list_who_sees_what(srv, crew):
     assert rest[0]["status"] == "at the depot", rest
 
 
+def test_concurrent_amber_alerts_with_one_alert_id_store_one(srv, crew):
+    # A device retrying at once over two connections: one is stored (201), the other
+    # answers it (200), on either backend.
+    racer = new_account(srv, crew.admin, unique("rae"), ["worker"])
+    for _ in range(6):
+        alert_id = unique("race-")
+        start, answers = threading.Barrier(2), [None, None]
+
+        def post(i):
+            start.wait()
+            answers[i] = amber(srv, racer.token, alert_id=alert_id, status="at the door")
+
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(a[0] for a in answers) == [200, 201], answers
+        assert answers[0][1] == answers[1][1], answers
+        assert srv.db.value("SELECT COUNT(*) FROM amber_alerts WHERE worker_id = ? AND "
+                            "alert_id = ?", racer.id, alert_id) == "1"
+
+
 def test_amber_in_another_organisation_is_invisible(srv, crew):
     org, oadmin, otp = create_org(srv, srv.admin(), unique("Other Org "), unique("oadmin"))
     token = activate(srv, oadmin["username"], otp)
@@ -466,7 +555,7 @@ def test_amber_in_another_organisation_is_invisible(srv, crew):
 # -- positions -----------------------------------------------------------------------------
 
 
-def test_positions_go_to_the_trail_and_the_active_visit(srv, crew):
+def test_positions_go_to_the_trail_only(srv, crew):
     now = clock_now(srv)
     got = ok(srv.call("POST", "/api/v1/positions", token=crew.lm.token,
                       body={"latitude": 53.0, "longitude": -1.0}), 201)
@@ -476,15 +565,17 @@ def test_positions_go_to_the_trail_and_the_active_visit(srv, crew):
                       body={"latitude": 53.1, "longitude": -1.1, "accuracy": 8,
                             "at": fmt_time(now - 10 * S)}), 201)
     assert got["visit_id"] == visit["id"], got
-    last = get_visit(srv, crew.buddy.token, visit["id"])["last_location"]
-    assert last["latitude"] == 53.1 and parse_time(last["at"]) == now - 10 * S, last
-    # an older fix goes to the trail but does not replace the newer location
     ok(srv.call("POST", "/api/v1/positions", token=crew.buddy.token,
                 body={"latitude": 50.0, "longitude": -2.0, "at": fmt_time(now - HOUR)}), 201)
-    assert get_visit(srv, crew.buddy.token, visit["id"])["last_location"]["latitude"] == 53.1
-    rows = srv.db.query("SELECT source, visit_id FROM positions WHERE worker_id = ? AND "
-                        "source = 'device' ORDER BY id", crew.buddy.id)
-    assert rows == [["device", str(visit["id"])]] * 2, rows
+    rows = srv.db.query("SELECT source, visit_id, latitude FROM positions WHERE worker_id = ? "
+                        "AND source = 'device' ORDER BY id", crew.buddy.id)
+    assert [r[:2] for r in rows] == [["device", str(visit["id"])]] * 2, rows
+    assert float(rows[0][2]) == 53.1, rows
+    # the visit, seen by the worker, the line manager and in escalation notices, never
+    # carries a device's fix: without consent the place is the worker's own
+    for who in (crew.buddy, crew.lm):
+        assert get_visit(srv, who.token, visit["id"])["last_location"] is None
+    assert srv.db.value("SELECT last_latitude FROM visits WHERE id = ?", visit["id"]) is None
     ok(visit_action(srv, crew.buddy.token, visit["id"], "end", {"outcome": "safe"}))
 
 
@@ -565,7 +656,8 @@ def test_low_battery_tells_worker_and_line_manager_once_per_spell(srv, crew):
     assert profile["device"]["battery_pct"] == 20, profile
 
 
-def test_device_test_closes_as_test_and_is_told_when_overdue(server_factory):
+def device_team(server_factory):
+    """A server testing devices daily, a line manager and their team's worker."""
     s = server_factory(extra_args=clock_args())
     admin = s.admin()
     lm = new_account(s, admin, "dev-lm", ["manager"])
@@ -573,6 +665,41 @@ def test_device_test_closes_as_test_and_is_told_when_overdue(server_factory):
                      body={"name": "Devices", "line_manager_id": lm.id}), 201)
     worker = new_account(s, admin, "dev-worker", ["worker"], team_ids=[team["id"]])
     ok(s.call("PUT", "/api/v1/alarm-settings", token=admin, body={"device_test_days": 1}))
+    return s, admin, lm, team, worker
+
+
+def device_of(s, worker):
+    return ok(s.call("GET", "/api/v1/me/alert-profile", token=worker.token))["device"]
+
+
+def test_device_never_tested_is_told(server_factory):
+    s, admin, lm, team, worker = device_team(server_factory)
+    now = clock_now(s)
+    ok(s.call("PUT", "/api/v1/me/alert-profile", token=worker.token,
+              body={"location_consent": True}))
+    assert parse_time(device_of(s, worker)["test_due_at"]) == now + 24 * HOUR
+    # the first report of a device, and a first red alert, start the clock too
+    reporter = new_account(s, admin, "dev-reporter", ["worker"], team_ids=[team["id"]])
+    ok(s.call("POST", "/api/v1/me/device", token=reporter.token, body={"battery_pct": 90}))
+    assert parse_time(device_of(s, reporter)["test_due_at"]) == now + 24 * HOUR
+    alerter = new_account(s, admin, "dev-alerter", ["worker"], team_ids=[team["id"]])
+    ok(red(s, alerter.token), 201)
+    assert parse_time(device_of(s, alerter)["test_due_at"]) == now + 24 * HOUR
+    advance(s, 24 * 3600 - 1)
+    assert outbox_users(s, "device.not_tested") == []
+    s.admin_token = None  # the session expired meanwhile
+    advance(s, 2)
+    told = sorted([worker.id, reporter.id, alerter.id] + [lm.id] * 3)
+    assert outbox_users(s, "device.not_tested") == told
+    subjects = s.db.query("SELECT DISTINCT subject FROM outbox WHERE event = 'device.not_tested'")
+    assert subjects == [["Device never tested"]], subjects
+    # told again a day later while still untested
+    advance(s, 24 * 3600)
+    assert len(outbox_users(s, "device.not_tested")) == 2 * len(told)
+
+
+def test_device_test_closes_as_test_and_is_told_when_overdue(server_factory):
+    s, admin, lm, team, worker = device_team(server_factory)
     now = clock_now(s)
     tested = ok(s.call("POST", "/api/v1/alerts/test", token=worker.token,
                        body={"alert_id": "t-1"}), 201)
