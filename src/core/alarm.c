@@ -61,15 +61,30 @@ int alarm_cancel(struct alarm_clock *a, int64_t cancel_window_ms, int64_t now)
     if (now - a->opened_at > cancel_window_ms)
         return -NA_EINVAL;
     a->cancelled_at = now;
+    if (a->duress)
+        return 0;
     a->priority = ALARM_PRIORITY_CANCELLED;
     a->renotify_at = 0;
     return 0;
 }
 
+void alarm_mark_duress(struct alarm_clock *a, int64_t renotify_ms, int64_t now)
+{
+    a->duress = true;
+    a->priority = ALARM_PRIORITY_RED;
+    if (a->state == ALARM_OPEN)
+        a->renotify_at = renotify_ms > 0 ? now + renotify_ms : 0;
+}
+
 void alarm_renotified(struct alarm_clock *a, int64_t renotify_ms, int64_t now)
 {
-    bool waiting = a->state == ALARM_OPEN && !a->cancelled_at && renotify_ms > 0;
+    bool waiting = a->state == ALARM_OPEN && (!a->cancelled_at || a->duress) && renotify_ms > 0;
     a->renotify_at = waiting ? now + renotify_ms : 0;
+}
+
+bool alarm_worker_raised(enum alarm_kind kind, const char *source)
+{
+    return (kind == ALARM_RED || kind == ALARM_TEST) && source && strcmp(source, "api") == 0;
 }
 
 int alarm_close(struct alarm_clock *a, enum alarm_outcome outcome, int64_t user_id, int64_t now)

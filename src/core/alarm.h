@@ -75,13 +75,29 @@ void alarm_open(struct alarm_clock *a, enum alarm_kind kind, bool duress, int64_
 int alarm_claim(struct alarm_clock *a, int64_t user_id, bool take_over, int64_t now);
 /*
  * The worker cancels at now (an accidental press): the alarm stays for an operator to
- * close as false, lower in the queue and no longer re-notified. -NA_ECONFLICT when
- * closed or already cancelled, -NA_EINVAL when more than cancel_window_ms have
- * passed since it opened (an operator will call instead).
+ * close as false, lower in the queue and no longer re-notified. A duress alarm is
+ * cancelled alike in the worker's eyes (cancelled_at is set) but keeps its priority and
+ * its re-notification: it is no press. -NA_ECONFLICT when closed or already cancelled,
+ * -NA_EINVAL when more than cancel_window_ms have passed since it opened (an operator
+ * will call instead).
  */
 int alarm_cancel(struct alarm_clock *a, int64_t cancel_window_ms, int64_t now);
-/* Re-notification fired at now: the next one, while still unclaimed. */
+/*
+ * The duress code was given on the alarm (not closed) at now: marked duress, back at the
+ * top of the queue, and, while open and unclaimed, operators are told again renotify_ms
+ * from now (0: never), even after a cancel.
+ */
+void alarm_mark_duress(struct alarm_clock *a, int64_t renotify_ms, int64_t now);
+/* Re-notification fired at now: the next one, while still unclaimed (and not cancelled,
+ * unless duress). */
 void alarm_renotified(struct alarm_clock *a, int64_t renotify_ms, int64_t now);
+/*
+ * Whether the worker raised the alarm themselves and may see it (cancel it, upload its
+ * recording): a red alert or a test sent through the API (source "api"). Alarms opened
+ * by a duress code on a check-in, an end, an amber clear or a cancel, or by a passed
+ * amber deadline, are not theirs to see: whoever holds the phone must not find them.
+ */
+bool alarm_worker_raised(enum alarm_kind kind, const char *source);
 /*
  * Closes with outcome at now by user_id. -NA_EINVAL for no outcome, -NA_ECONFLICT when
  * already closed.

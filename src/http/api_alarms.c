@@ -70,7 +70,8 @@ int api_alarm_load(struct request *r, bool worker_ok, struct alarm_row *a)
     if (!rc)
         rc = store_alarm_get(r->st, r->who.organisation_id, id, a);
     if (!rc)
-        visible = worker_ok && a->worker_id == r->who.user_id;
+        visible = worker_ok && a->worker_id == r->who.user_id &&
+                  alarm_worker_raised(a->clock.kind, a->source);
     if (!rc && !visible)
         rc = alarm_visible(r, a, &visible);
     return !rc && !visible ? -NA_ENOTFOUND : rc;

@@ -303,6 +303,54 @@ static int active_visit(struct store *st, int64_t org_id, int64_t worker_id, int
     return rc;
 }
 
+/* The worker's alert profile; a fresh one (no codes, no battery reading) when never set. */
+static int profile_of(struct store *st, int64_t org_id, int64_t worker_id, struct alert_profile *p)
+{
+    int rc = store_alert_profile_get(st, org_id, worker_id, p);
+    if (rc == -NA_ENOTFOUND) {
+        rc = 0;
+        p->user_id = worker_id;
+        p->organisation_id = org_id;
+    }
+    return rc;
+}
+
+/* Starts p's "not tested" clock when it has none and the organisation tests devices;
+ * true when it started. */
+static bool device_clock_start(struct alert_profile *p, const struct alarm_settings *s, int64_t now)
+{
+    if (p->test_due_at || !s->device_test_ms)
+        return false;
+    p->test_due_at = now + s->device_test_ms;
+    return true;
+}
+
+int watch_device_test_start(struct store *st, struct alert_profile *p, int64_t now)
+{
+    struct alarm_settings s;
+    int rc = alarm_settings_load(st, p->organisation_id, &s);
+    if (!rc)
+        device_clock_start(p, &s, now);
+    return rc;
+}
+
+/* An alarm of a worker whose device was never to be tested yet: the clock starts. */
+static int alarm_device_clock(struct watch *w, struct store *st, const struct alarm_row *a,
+                              const struct alarm_settings *s, int64_t now)
+{
+    struct alert_profile p = {0};
+    int rc = profile_of(st, a->organisation_id, a->worker_id, &p);
+    if (!rc && device_clock_start(&p, s, now)) {
+        p.updated_at = now;
+        rc = store_alert_profile_put(st, &p);
+        /* Scheduled now, as a test's is: a job for a rolled-back date finds no date. */
+        if (!rc)
+            watch_device_changed(w, &p);
+    }
+    alert_profile_fini(&p);
+    return rc;
+}
+
 /* A test: the worker hears it arrived, and their device's test date moves. */
 static int test_received(struct watch *w, struct store *st, const struct alarm_row *a,
                          const struct alarm_settings *s, int64_t now, struct id_list *outbox)
@@ -322,12 +370,7 @@ static int test_received(struct watch *w, struct store *st, const struct alarm_r
         rc = tell_short(w, st, a, &r, "alarm.test", "test", "Test received", text, now, outbox);
     recipients_fini(&r);
     if (!rc)
-        rc = store_alert_profile_get(st, a->organisation_id, a->worker_id, &p);
-    if (rc == -NA_ENOTFOUND) {
-        rc = 0;
-        p.user_id = a->worker_id;
-        p.organisation_id = a->organisation_id;
-    }
+        rc = profile_of(st, a->organisation_id, a->worker_id, &p);
     p.device_tested_at = now;
     p.test_due_at = s->device_test_ms ? now + s->device_test_ms : 0;
     p.updated_at = now;
@@ -393,6 +436,9 @@ int watch_alarm_open(struct watch *w, struct store *st, const struct alarm_reque
         rc = events_add_alarm(st, EVENT_ALARM_OPENED, out, q->by, now, NULL);
     if (!rc && q->kind == ALARM_TEST)
         rc = test_received(w, st, out, &s, now, outbox);
+    /* Not on a silent alarm: the worker's own profile must show nothing of it. */
+    if (!rc && q->kind != ALARM_TEST && !out->clock.duress)
+        rc = alarm_device_clock(w, st, out, &s, now);
     if (!rc && q->kind != ALARM_TEST)
         rc = path_recipients(st, out, s.path, s.n_path, false, &r);
     if (!rc && q->kind != ALARM_TEST)
@@ -557,16 +603,62 @@ static int urn_check(struct watch *w, struct store *st, const struct alarm_row *
     return rc;
 }
 
+/* Everyone told of the alarm so far, into r. */
+static int told_recipients(struct store *st, const struct alarm_row *a, struct recipients *r)
+{
+    struct told_list told = {0};
+    memset(r, 0, sizeof *r);
+    r->worker_id = a->worker_id;
+    int rc = alarm_told_users(st, a, &told);
+    for (size_t i = 0; !rc && i < told.n; i++)
+        add_user(r, told.items[i].user_id);
+    free(told.items);
+    return rc;
+}
+
+int watch_alarm_duress(struct watch *w, struct store *st, struct alarm_row *a, int64_t by,
+                       int64_t now, struct id_list *outbox)
+{
+    struct alarm_settings s;
+    struct recipients r = {0};
+    char step[48];
+    if (a->clock.state == ALARM_CLOSED)
+        return -NA_ECONFLICT;
+    int rc = alarm_settings_load(st, a->organisation_id, &s);
+    if (rc)
+        return rc;
+    alarm_mark_duress(&a->clock, s.renotify_ms, now);
+    a->updated_at = now;
+    rc = store_alarm_update(st, a);
+    if (!rc)
+        rc = timeline(st, a, "duress", by, "the duress code was given to cancel", NULL, now);
+    json_t *extra = json_pack("{s:s}", "change", "duress");
+    if (!rc)
+        rc = events_add_alarm(st, EVENT_ALARM_UPDATED, a, by, now, extra);
+    json_decref(extra);
+    /* Those told "needs help now" must hear, at once, not to call openly. */
+    if (!rc)
+        rc = told_recipients(st, a, &r);
+    for (size_t i = 0; !rc && i < s.n_path; i++)
+        if (s.path[i].contact == PATH_CHANNEL)
+            push_unique(&r.channels, &r.n_channels, s.path[i].target_id);
+    snprintf(step, sizeof step, "duress%lld", (long long)now);
+    if (!rc)
+        rc = tell_alarm(w, st, a, &r, step, "NOW ", now, outbox);
+    recipients_fini(&r);
+    if (!rc)
+        log_warn("alarm_duress", "alarm_id=%lld worker_id=%lld", (long long)a->id,
+                 (long long)a->worker_id);
+    return rc;
+}
+
 /* Everyone told of the alarm hears it is closed. */
 static int tell_closed(struct watch *w, struct store *st, const struct alarm_row *a, int64_t now,
                        struct id_list *outbox)
 {
-    struct told_list told = {0};
-    struct recipients r = {.worker_id = a->worker_id};
+    struct recipients r = {0};
     char subject[160], text[1024];
-    int rc = alarm_told_users(st, a, &told);
-    for (size_t i = 0; !rc && i < told.n; i++)
-        add_user(&r, told.items[i].user_id);
+    int rc = told_recipients(st, a, &r);
     snprintf(subject, sizeof subject, "Alarm %lld closed: %s", (long long)a->id,
              alarm_outcome_name(a->clock.outcome));
     snprintf(text, sizeof text, "Alarm %lld is closed as %s. The worker was found safe: %s.%s%s",
@@ -575,7 +667,6 @@ static int tell_closed(struct watch *w, struct store *st, const struct alarm_row
              a->close_note ? a->close_note : "");
     if (!rc)
         rc = tell_short(w, st, a, &r, "alarm.closed", "closed", subject, text, now, outbox);
-    free(told.items);
     recipients_fini(&r);
     return rc;
 }
@@ -645,6 +736,8 @@ int watch_device_report(struct watch *w, struct store *st, struct alert_profile 
     struct alarm_settings s;
     char step[48], subject[128], text[256];
     int rc = alarm_settings_load(st, p->organisation_id, &s);
+    if (!rc)
+        device_clock_start(p, &s, now);
     if (!rc && battery_pct >= 0) {
         p->battery_pct = battery_pct;
         p->battery_at = now;
@@ -669,6 +762,28 @@ int watch_device_report(struct watch *w, struct store *st, struct alert_profile 
 
 /* ---- the scheduler's jobs ---- */
 
+/* *next: job kind for id at due_at, when there is one (due_at 0: none). */
+static void job_next(struct sched_job *next, int64_t due_at, int kind, int64_t id)
+{
+    if (due_at)
+        *next = (struct sched_job){due_at, kind, id};
+}
+
+/* A job fired before due_at (its row moved the date on): *next is it, then. */
+static bool job_later(struct sched_job *next, int64_t due_at, int64_t now, int kind, int64_t id)
+{
+    if (due_at <= now)
+        return false;
+    job_next(next, due_at, kind, id);
+    return true;
+}
+
+/* A job's answer: a row gone meanwhile is no failure. */
+static int job_done(int rc)
+{
+    return rc == -NA_ENOTFOUND ? 0 : rc;
+}
+
 int alarm_job_renotify(struct watch *w, struct store *st, int64_t id, int64_t now,
                        struct sched_job *next, struct id_list *outbox)
 {
@@ -678,13 +793,12 @@ int alarm_job_renotify(struct watch *w, struct store *st, int64_t id, int64_t no
     char step[32], lead[64];
     memset(next, 0, sizeof *next);
     int rc = store_alarm_get_any(st, id, &a);
-    if (rc || a.clock.state != ALARM_OPEN || a.clock.claimed_by || a.clock.cancelled_at ||
-        !a.clock.renotify_at)
+    /* A duress alarm the worker "cancelled" is still no press: it goes on. */
+    if (rc || a.clock.state != ALARM_OPEN || a.clock.claimed_by ||
+        (a.clock.cancelled_at && !a.clock.duress) || !a.clock.renotify_at)
         goto done;
-    if (a.clock.renotify_at > now) {
-        *next = (struct sched_job){a.clock.renotify_at, JOB_ALARM, a.id};
+    if (job_later(next, a.clock.renotify_at, now, JOB_ALARM, a.id))
         goto done;
-    }
     rc = alarm_settings_load(st, a.organisation_id, &s);
     bool has_operators = false;
     for (size_t i = 0; i < s.n_path; i++)
@@ -707,12 +821,12 @@ int alarm_job_renotify(struct watch *w, struct store *st, int64_t id, int64_t no
     if (!rc)
         rc = events_add_alarm(st, EVENT_ALARM_RENOTIFIED, &a, 0, now, extra);
     json_decref(extra);
-    if (!rc && a.clock.renotify_at)
-        *next = (struct sched_job){a.clock.renotify_at, JOB_ALARM, a.id};
+    if (!rc)
+        job_next(next, a.clock.renotify_at, JOB_ALARM, a.id);
 done:
     recipients_fini(&r);
     alarm_row_fini(&a);
-    return rc == -NA_ENOTFOUND ? 0 : rc;
+    return job_done(rc);
 }
 
 int alarm_job_amber(struct watch *w, struct store *st, int64_t id, int64_t now,
@@ -724,10 +838,8 @@ int alarm_job_amber(struct watch *w, struct store *st, int64_t id, int64_t now,
     int rc = store_amber_get_any(st, id, &am);
     if (rc || am.state != AMBER_WATCHING || !am.deadline_at)
         goto done;
-    if (am.deadline_at > now) {
-        *next = (struct sched_job){am.deadline_at, JOB_AMBER, am.id};
+    if (job_later(next, am.deadline_at, now, JOB_AMBER, am.id))
         goto done;
-    }
     struct alarm_request q = {.organisation_id = am.organisation_id,
                               .worker_id = am.worker_id,
                               .kind = ALARM_AMBER,
@@ -740,12 +852,12 @@ int alarm_job_amber(struct watch *w, struct store *st, int64_t id, int64_t now,
     am.alarm_id = a.id;
     if (!rc)
         rc = store_amber_update(st, &am);
-    if (!rc && a.clock.renotify_at)
-        *next = (struct sched_job){a.clock.renotify_at, JOB_ALARM, a.id};
+    if (!rc)
+        job_next(next, a.clock.renotify_at, JOB_ALARM, a.id);
 done:
     alarm_row_fini(&a);
     amber_row_fini(&am);
-    return rc == -NA_ENOTFOUND ? 0 : rc;
+    return job_done(rc);
 }
 
 int alarm_job_device(struct watch *w, struct store *st, int64_t user_id, int64_t now,
@@ -758,10 +870,8 @@ int alarm_job_device(struct watch *w, struct store *st, int64_t user_id, int64_t
     int rc = store_alert_profile_get_any(st, user_id, &p);
     if (rc || !p.test_due_at)
         goto done;
-    if (p.test_due_at > now) {
-        *next = (struct sched_job){p.test_due_at, JOB_DEVICE, user_id};
+    if (job_later(next, p.test_due_at, now, JOB_DEVICE, user_id))
         goto done;
-    }
     rc = alarm_settings_load(st, p.organisation_id, &s);
     if (!rc && s.device_test_ms && p.device_tested_at) {
         long long days = (long long)((now - p.device_tested_at) / DAY_MS);
@@ -781,9 +891,9 @@ int alarm_job_device(struct watch *w, struct store *st, int64_t user_id, int64_t
     p.updated_at = now;
     if (!rc)
         rc = store_alert_profile_put(st, &p);
-    if (!rc && p.test_due_at)
-        *next = (struct sched_job){p.test_due_at, JOB_DEVICE, user_id};
+    if (!rc)
+        job_next(next, p.test_due_at, JOB_DEVICE, user_id);
 done:
     alert_profile_fini(&p);
-    return rc == -NA_ENOTFOUND ? 0 : rc;
+    return job_done(rc);
 }

@@ -157,6 +157,54 @@ def test_unclaimed_alarm_renotifies_until_claimed(server_factory):
     assert kinds.count("renotified") == 2 and kinds[0] == "opened", kinds
 
 
+def test_duress_after_a_normal_cancel_is_told_and_renotified(server_factory):
+    srv = server_factory(extra_args=clock_args())
+    crew = make_crew(srv)
+    ok(srv.call("PUT", "/api/v1/alarm-settings", token=crew.admin,
+                body={"path": ["operators", "line_manager"]}))
+    ok(srv.call("PUT", "/api/v1/me/alert-profile", token=crew.worker.token,
+                body={"code": "4821", "duress_code": "9173"}))
+    path = "/api/v1/alarms/%d/cancel"
+    with stream(srv, crew.operator.token) as s:
+        alarm_id = red_alert(srv, crew.worker.token)["alarm_id"]
+        s.take(1)
+        advance(srv, 10)
+        ok(srv.call("POST", path % alarm_id, token=crew.worker.token, body={"code": "4821"}))
+        (e,) = s.take(1)
+        assert (e.data["change"], e.data["priority"]) == ("cancelled", 3), e
+        advance(srv, 5)
+        # forced to cancel again: the answer a second normal cancel gets ...
+        again = srv.call("POST", path % alarm_id, token=crew.worker.token,
+                         body={"code": "9173"})
+        assert again[0] == 409 and "already cancelled" in again[1]["error"]["message"], again
+        # ... but the alarm is duress now, at the top again, and the path is told
+        (e,) = s.take(1)
+        assert (e.data["change"], e.data["duress"], e.data["priority"]) == \
+            ("duress", True, 1), e
+        now = clock_now(srv)
+        row = srv.db.query("SELECT duress, priority, renotify_at FROM alarms WHERE id = ?",
+                           alarm_id)[0]
+        assert row == ["1", "1", str(int(now.timestamp() * 1000) + 60000)], row
+        told = srv.db.query("SELECT user_id, subject, idempotency_key FROM outbox WHERE "
+                            "event = 'alarm.notify' AND subject LIKE 'NOW %' ORDER BY user_id")
+        assert sorted(int(u) for u, _, _ in told) == sorted([crew.operator.id, crew.lm.id]), told
+        for _, subject, key in told:
+            assert subject == ("NOW SILENT ALARM (duress code): %s; do not call the worker "
+                               "openly" % crew.WORKER_NAME), subject
+            assert ":open:" not in key, key
+        assert outbox(srv, "alarm.notify", crew.worker.id) == 0
+        # and re-notified while unclaimed, though cancelled
+        advance(srv, 59)
+        assert alarm_events(s.drain(0.3)) == []
+        advance(srv, 1)
+        (e,) = s.take(1)
+        assert (e.kind, e.data["renotify_count"]) == ("alarm.renotified", 1), e
+    assert outbox(srv, "alarm.notify", crew.operator.id) == 3
+    subject = srv.db.value("SELECT subject FROM outbox WHERE user_id = ? AND event = "
+                           "'alarm.notify' ORDER BY id DESC LIMIT 1", crew.operator.id)
+    assert subject.startswith("STILL UNCLAIMED (1): SILENT ALARM"), subject
+
+
 def test_renotify_interval_follows_the_settings(server_factory):
     srv = server_factory(extra_args=clock_args())
     crew = make_crew(srv)

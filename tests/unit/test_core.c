@@ -567,6 +567,67 @@ static void test_alarm_kinds_and_cancel(void **state)
     assert_false(alarm_outcome_is_false(ALARM_OUTCOME_TEST));
 }
 
+static void test_alarm_duress_cancel_and_mark(void **state)
+{
+    struct alarm_clock a;
+    (void)state;
+    /* A duress alarm cancelled: the worker's view (cancelled, once, in the window), but it
+     * stays at the top and keeps being told again. */
+    alarm_open(&a, ALARM_DURESS, false, 30000, T0);
+    assert_int_equal(alarm_cancel(&a, 60000, T0 + 60001), -NA_EINVAL);
+    assert_int_equal(a.cancelled_at, 0);
+    assert_int_equal(alarm_cancel(&a, 60000, T0 + 10000), 0);
+    assert_int_equal(a.cancelled_at, T0 + 10000);
+    assert_int_equal(a.priority, ALARM_PRIORITY_RED);
+    assert_int_equal(a.renotify_at, T0 + 30000);
+    assert_int_equal(alarm_cancel(&a, 60000, T0 + 20000), -NA_ECONFLICT); /* already */
+    alarm_renotified(&a, 30000, T0 + 30000);
+    assert_int_equal(a.renotify_at, T0 + 60000);
+    assert_int_equal(alarm_claim(&a, 7, false, T0 + 40000), 0);
+    alarm_renotified(&a, 30000, T0 + 60000);
+    assert_int_equal(a.renotify_at, 0); /* claimed: nobody is told again */
+
+    /* Marked duress after a normal cancel: back at the top, told again. */
+    alarm_open(&a, ALARM_RED, false, 30000, T0);
+    assert_int_equal(alarm_cancel(&a, 60000, T0 + 5000), 0);
+    assert_int_equal(a.renotify_at, 0);
+    alarm_mark_duress(&a, 30000, T0 + 8000);
+    assert_true(a.duress);
+    assert_int_equal(a.priority, ALARM_PRIORITY_RED);
+    assert_int_equal(a.renotify_at, T0 + 38000);
+    assert_int_equal(a.cancelled_at, T0 + 5000);
+    alarm_renotified(&a, 30000, T0 + 38000);
+    assert_int_equal(a.renotify_at, T0 + 68000);
+    alarm_mark_duress(&a, 0, T0 + 40000); /* no interval: never told again */
+    assert_int_equal(a.renotify_at, 0);
+
+    /* Marked before the cancel, in the window: cancelled in the worker's eyes only. */
+    alarm_open(&a, ALARM_RED, false, 30000, T0);
+    alarm_mark_duress(&a, 30000, T0 + 2000);
+    assert_int_equal(alarm_cancel(&a, 60000, T0 + 2000), 0);
+    assert_int_equal(a.priority, ALARM_PRIORITY_RED);
+    assert_int_equal(a.renotify_at, T0 + 32000);
+
+    /* A claimed alarm marked: top priority, no re-notification (someone holds it). */
+    alarm_open(&a, ALARM_RED, false, 30000, T0);
+    assert_int_equal(alarm_claim(&a, 7, false, T0 + 1000), 0);
+    alarm_mark_duress(&a, 30000, T0 + 2000);
+    assert_true(a.duress);
+    assert_int_equal(a.renotify_at, 0);
+}
+
+static void test_alarm_worker_raised(void **state)
+{
+    (void)state;
+    assert_true(alarm_worker_raised(ALARM_RED, "api"));
+    assert_true(alarm_worker_raised(ALARM_TEST, "api"));
+    assert_false(alarm_worker_raised(ALARM_DURESS, "api"));
+    assert_false(alarm_worker_raised(ALARM_DURESS, "checkin"));
+    assert_false(alarm_worker_raised(ALARM_AMBER, "amber"));
+    assert_false(alarm_worker_raised(ALARM_RED, "cancel"));
+    assert_false(alarm_worker_raised(ALARM_RED, NULL));
+}
+
 static void test_alarm_names(void **state)
 {
     (void)state;
@@ -621,6 +682,8 @@ int main(void)
         cmocka_unit_test(test_access_sees_alarm),
         cmocka_unit_test(test_alarm_open_claim_close),
         cmocka_unit_test(test_alarm_kinds_and_cancel),
+        cmocka_unit_test(test_alarm_duress_cancel_and_mark),
+        cmocka_unit_test(test_alarm_worker_raised),
         cmocka_unit_test(test_alarm_names),
         cmocka_unit_test(test_alarm_spread),
         cmocka_unit_test(test_throttle_backoff),
