@@ -306,15 +306,16 @@ int api_alert_red(struct request *r)
                      "at most 500 characters", &q.message, &present);
     if (!rc)
         rc = read_position(r, "location_at", false, &q.position);
+    /* Read before the transaction, so that the writer waits for none of it. */
+    if (!rc)
+        rc = alarm_settings_load(r->st, r->who.organisation_id, &s);
+    q.settings = &s;
     if (!rc)
         rc = open_alarm(r, &q, &a, &duplicate);
     if (rc) {
         alarm_row_fini(&a);
         return rc;
     }
-    /* Read after the commit: the alarm is stored whatever happens to this read. */
-    if (alarm_settings_load(r->st, r->who.organisation_id, &s))
-        alarm_settings_default(&s);
     json_t *o =
         json_pack("{s:I,s:o,s:o,s:o,s:b}", "alarm_id", (json_int_t)a.id, "alert_id",
                   a.alert_id ? json_string(a.alert_id) : json_null(), "opened_at",

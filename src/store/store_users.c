@@ -306,6 +306,15 @@ int store_user_count_with_roles(struct store *st, int64_t org_id, unsigned roles
                       PARAMS(P_I64(org_id), P_I64(roles)), out_n);
 }
 
+int store_user_ids_with_roles(struct store *st, int64_t org_id, unsigned roles, int64_t **out_ids,
+                              size_t *out_n)
+{
+    return st_query_ids(st,
+                        "SELECT id FROM users WHERE organisation_id = ? AND disabled = 0 "
+                        "AND (roles & ?) <> 0 ORDER BY id LIMIT ?",
+                        PARAMS(P_I64(org_id), P_I64(roles), P_I64(STORE_LIST_MAX)), out_ids, out_n);
+}
+
 int store_vehicle_add(struct store *st, int64_t org_id, int64_t user_id, const char *registration,
                       const char *make, const char *model, const char *colour, int64_t *out_id)
 {

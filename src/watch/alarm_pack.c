@@ -144,10 +144,18 @@ int alarm_told_users(struct store *st, const struct alarm_row *a, struct told_li
 
 json_t *watch_alarm_pack(struct store *st, const struct alarm_row *a, int64_t now)
 {
+    return alarm_pack(st, a, NULL, now);
+}
+
+json_t *alarm_pack(struct store *st, const struct alarm_row *a, const struct alarm_settings *given,
+                   int64_t now)
+{
     struct alarm_settings s;
     struct alert_profile p = {0};
     struct told_list told = {0};
-    int rc = alarm_settings_load(st, a->organisation_id, &s);
+    int rc = given ? 0 : alarm_settings_load(st, a->organisation_id, &s);
+    if (given)
+        s = *given;
     if (!rc)
         rc = store_alert_profile_get(st, a->organisation_id, a->worker_id, &p);
     if (rc == -NA_ENOTFOUND)

@@ -59,14 +59,12 @@ static void add_user(struct recipients *r, int64_t id)
 static int role_users(struct store *st, int64_t org_id, unsigned role, struct recipients *r,
                       size_t *added)
 {
-    struct user_filter f = {.roles = role};
-    struct user_row *rows = NULL;
+    int64_t *ids = NULL;
     size_t n = 0, before = r->n_users;
-    int rc = store_user_list(st, org_id, &f, 0, STORE_LIST_MAX, &rows, &n);
+    int rc = store_user_ids_with_roles(st, org_id, role, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++)
-        if (!rows[i].disabled)
-            add_user(r, rows[i].id);
-    user_rows_free(rows, n);
+        add_user(r, ids[i]);
+    free(ids);
     if (added)
         *added = r->n_users - before;
     return rc;
@@ -231,12 +229,12 @@ static const char *pack_worker_name(json_t *pack)
 
 /* Tells recipients r about alarm a with its pack (round step: "open", "renotify2", ...). */
 static int tell_alarm(struct watch *w, struct store *st, const struct alarm_row *a,
-                      const struct recipients *r, const char *step, const char *lead, int64_t now,
-                      struct id_list *outbox)
+                      const struct alarm_settings *s, const struct recipients *r, const char *step,
+                      const char *lead, int64_t now, struct id_list *outbox)
 {
     struct buf subject, text;
     char at[40];
-    json_t *pack = watch_alarm_pack(st, a, now);
+    json_t *pack = alarm_pack(st, a, s, now);
     if (!pack)
         return -NA_ESTORE;
     const char *name = pack_worker_name(pack);
@@ -409,7 +407,9 @@ int watch_alarm_open(struct watch *w, struct store *st, const struct alarm_reque
     struct recipients r = {0};
     int64_t visit_id = 0;
     memset(out, 0, sizeof *out);
-    int rc = alarm_settings_load(st, q->organisation_id, &s);
+    int rc = q->settings ? 0 : alarm_settings_load(st, q->organisation_id, &s);
+    if (!rc && q->settings)
+        s = *q->settings;
     if (!rc)
         rc = active_visit(st, q->organisation_id, q->worker_id, &visit_id);
     if (rc)
@@ -442,7 +442,7 @@ int watch_alarm_open(struct watch *w, struct store *st, const struct alarm_reque
     if (!rc && q->kind != ALARM_TEST)
         rc = path_recipients(st, out, s.path, s.n_path, false, &r);
     if (!rc && q->kind != ALARM_TEST)
-        rc = tell_alarm(w, st, out, &r, "open", NULL, now, outbox);
+        rc = tell_alarm(w, st, out, &s, &r, "open", NULL, now, outbox);
     recipients_fini(&r);
     if (!rc)
         log_warn("alarm_opened", "alarm_id=%lld kind=%s worker_id=%lld source=%s",
@@ -519,7 +519,7 @@ int watch_alarm_escalate(struct watch *w, struct store *st, struct alarm_row *a,
     snprintf(step, sizeof step, "esc%lld:%s%lld", (long long)now,
              alarm_path_contact_name(to->contact), (long long)to->target_id);
     if (!rc)
-        rc = tell_alarm(w, st, a, &r, step, NULL, now, outbox);
+        rc = tell_alarm(w, st, a, NULL, &r, step, NULL, now, outbox);
     json_t *data = json_pack("{s:s,s:o,s:o}", "contact", alarm_path_contact_name(to->contact),
                              "target_id", to->target_id ? json_integer(to->target_id) : json_null(),
                              "note", note ? json_string(note) : json_null());
@@ -644,7 +644,7 @@ int watch_alarm_duress(struct watch *w, struct store *st, struct alarm_row *a, i
             push_unique(&r.channels, &r.n_channels, s.path[i].target_id);
     snprintf(step, sizeof step, "duress%lld", (long long)now);
     if (!rc)
-        rc = tell_alarm(w, st, a, &r, step, "NOW ", now, outbox);
+        rc = tell_alarm(w, st, a, &s, &r, step, "NOW ", now, outbox);
     recipients_fini(&r);
     if (!rc)
         log_warn("alarm_duress", "alarm_id=%lld worker_id=%lld", (long long)a->id,
@@ -809,7 +809,7 @@ int alarm_job_renotify(struct watch *w, struct store *st, int64_t id, int64_t no
     snprintf(step, sizeof step, "renotify%d", a.renotify_count);
     snprintf(lead, sizeof lead, "STILL UNCLAIMED (%d): ", a.renotify_count);
     if (!rc)
-        rc = tell_alarm(w, st, &a, &r, step, lead, now, outbox);
+        rc = tell_alarm(w, st, &a, &s, &r, step, lead, now, outbox);
     alarm_renotified(&a.clock, s.renotify_ms, now);
     a.updated_at = now;
     if (!rc)

@@ -162,6 +162,9 @@ struct alarm_request {
     struct position position;
     int64_t amber_alert_id; /* ALARM_AMBER: the amber alert whose deadline passed */
     int64_t by;             /* the user who raised it (0: the server) */
+    /* The organisation's settings when the caller read them already (before its
+     * transaction, so the read holds no writer); NULL: read here. Borrowed. */
+    const struct alarm_settings *settings;
 };
 /*
  * In the caller's transaction: opens an alarm for q->worker_id, attached to their active

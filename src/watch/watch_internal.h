@@ -70,6 +70,9 @@ struct told_list {
     size_t n;
 };
 int alarm_told_users(struct store *st, const struct alarm_row *a, struct told_list *out);
+/* watch_alarm_pack with the organisation's settings s already read (NULL: read here). */
+json_t *alarm_pack(struct store *st, const struct alarm_row *a, const struct alarm_settings *s,
+                   int64_t now);
 /* Plain-text rendering of an alarm's pack (watch_alarm_pack) for notices. */
 void alarm_pack_text(json_t *pack, struct buf *out);
 
