@@ -191,18 +191,12 @@ static void audience_fini(struct audience *a)
 static int audience_subject(struct stream_hub *h, const struct event_row *e, struct audience *a)
 {
     struct visit_row v = {0};
-    struct alarm_row al = {0};
     int64_t visit_id = e->visit_id;
     int rc = 0;
+    /* An alarm's event names its worker and visit (events_add_alarm): read neither. */
     a->alarm = e->alarm_id != 0;
-    if (a->alarm) {
-        rc = store_alarm_get_any(h->st, e->alarm_id, &al);
-        if (!rc && al.organisation_id != e->organisation_id)
-            rc = -NA_ENOTFOUND;
-        a->worker_id = al.worker_id;
-        visit_id = al.visit_id;
-        alarm_row_fini(&al);
-    }
+    if (a->alarm)
+        a->worker_id = e->worker_id;
     if (!rc && visit_id)
         rc = store_visit_get_any(h->st, visit_id, &v);
     if (!rc && visit_id && v.organisation_id != e->organisation_id)
@@ -224,23 +218,17 @@ static int audience_subject(struct stream_hub *h, const struct event_row *e, str
 /* Reads who may see e (hub thread, no lock held). A storage error leaves e for later. */
 static int audience_load(struct stream_hub *h, const struct event_row *e, struct audience *a)
 {
-    struct user_row u = {0};
     int rc = audience_subject(h, e, a);
     if (rc == -NA_ENOTFOUND)
         return 0;
+    /* A worker gone from the organisation has no teams: the worker, buddy and the roles
+     * that see everything remain. */
     if (!rc)
-        rc = store_user_get(h->st, e->organisation_id, a->worker_id, &u);
-    if (rc == -NA_ENOTFOUND)
-        rc = 0; /* no teams: the worker, buddy and the roles that see everything remain */
+        rc = store_user_team_ids(h->st, e->organisation_id, a->worker_id, &a->teams, &a->n_teams);
     if (!rc) {
         a->known = true;
-        a->teams = u.team_ids;
-        a->n_teams = u.n_team_ids;
-        u.team_ids = NULL;
-        u.n_team_ids = 0;
         a->text = event_text(e, &a->len);
     }
-    user_row_fini(&u);
     return rc;
 }
 

@@ -229,6 +229,10 @@ int store_user_set_password(struct store *st, int64_t org_id, int64_t user_id, c
 /* Puts a user off duty since off_duty_since, or on duty (0). */
 int store_user_set_duty(struct store *st, int64_t org_id, int64_t user_id, int64_t off_duty_since,
                         int64_t now);
+/* Ids of the teams user_id of org_id belongs to, ascending (none for a user of another
+ * organisation). Caller frees *out_ids. */
+int store_user_team_ids(struct store *st, int64_t org_id, int64_t user_id, int64_t **out_ids,
+                        size_t *out_n);
 /* Ids of the enabled users of org_id holding any of roles, ascending, at most
  * STORE_LIST_MAX (whom an alarm tells: no profile fields read). Caller frees *out_ids. */
 int store_user_ids_with_roles(struct store *st, int64_t org_id, unsigned roles, int64_t **out_ids,

@@ -306,6 +306,15 @@ int store_user_count_with_roles(struct store *st, int64_t org_id, unsigned roles
                       PARAMS(P_I64(org_id), P_I64(roles)), out_n);
 }
 
+int store_user_team_ids(struct store *st, int64_t org_id, int64_t user_id, int64_t **out_ids,
+                        size_t *out_n)
+{
+    return st_query_ids(st,
+                        "SELECT tm.team_id FROM team_members tm JOIN users u ON u.id = tm.user_id "
+                        "WHERE tm.user_id = ? AND u.organisation_id = ? ORDER BY tm.team_id",
+                        PARAMS(P_I64(user_id), P_I64(org_id)), out_ids, out_n);
+}
+
 int store_user_ids_with_roles(struct store *st, int64_t org_id, unsigned roles, int64_t **out_ids,
                               size_t *out_n)
 {
