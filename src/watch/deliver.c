@@ -27,6 +27,7 @@ struct sender {
     struct notifier *nt;
     pthread_t thread;
     bool running;
+    int64_t sending; /* the outbox id being sent, 0 when none (under the lock) */
 };
 
 struct deliver {
@@ -151,6 +152,20 @@ static void deliver_one(struct sender *d, int64_t id)
     channel_row_fini(&c);
 }
 
+/*
+ * Whether another sender is sending id now (lock held). A row can be handed over twice
+ * (its retry job and the periodic resync both find it due): the second hand-over is
+ * dropped while the first is sending, which records the outcome and schedules any retry,
+ * so that one row is never sent by two senders at once.
+ */
+static bool being_sent_locked(const struct deliver *d, int64_t id)
+{
+    for (size_t i = 0; i < DELIVER_SENDERS; i++)
+        if (d->senders[i].sending == id)
+            return true;
+    return false;
+}
+
 static void *run(void *arg)
 {
     struct sender *sd = arg;
@@ -164,10 +179,16 @@ static void *run(void *arg)
         int64_t id = d->queue[d->head++];
         if (d->head == d->n)
             d->head = d->n = 0; /* drained: reuse the array from the start */
+        if (being_sent_locked(d, id)) {
+            pthread_cond_broadcast(&d->idle);
+            continue;
+        }
         d->busy++;
+        sd->sending = id;
         pthread_mutex_unlock(&d->lock);
         deliver_one(sd, id);
         pthread_mutex_lock(&d->lock);
+        sd->sending = 0;
         d->busy--;
         d->finished++;
         pthread_cond_broadcast(&d->idle);
