@@ -13,6 +13,8 @@ int alarm_priority(enum alarm_kind kind)
         return ALARM_PRIORITY_RED;
     case ALARM_AMBER:
         return ALARM_PRIORITY_AMBER;
+    case ALARM_OVERDUE:
+        return ALARM_PRIORITY_OVERDUE;
     case ALARM_TEST:
         return ALARM_PRIORITY_TEST;
     }
@@ -106,7 +108,7 @@ bool alarm_outcome_is_false(enum alarm_outcome o)
     return o == ALARM_OUTCOME_FALSE_ACCIDENTAL || o == ALARM_OUTCOME_FALSE_MALICIOUS;
 }
 
-static const char *const kind_names[] = {"", "red", "duress", "amber", "test"};
+static const char *const kind_names[] = {"", "red", "duress", "amber", "test", "overdue"};
 static const char *const state_names[] = {"", "open", "claimed", "closed"};
 static const char *const outcome_names[] = {"", "genuine", "false_accidental", "false_malicious",
                                             "test"};

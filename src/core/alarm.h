@@ -7,17 +7,18 @@
 
 /*
  * The rules of an alarm (seed 002 §9.7-9.11): the case an operator handles, opened by a
- * red alert (panic button, duress code), by an amber alert whose deadline passed, or by a
- * test. An operator claims it, works it (calls, notes, escalation) and closes it with an
- * outcome once the worker is confirmed safe. Pure: the caller passes the time and stores
- * the result.
+ * red alert (panic button, duress code), by an amber alert whose deadline passed, by an
+ * overdue worker's escalation reaching the operators, or by a test. An operator claims it,
+ * works it (calls, notes, escalation) and closes it with an outcome once the worker is
+ * confirmed safe. Pure: the caller passes the time and stores the result.
  */
 
 enum alarm_kind {
-    ALARM_RED = 1,    /* the worker asked for help now */
-    ALARM_DURESS = 2, /* a duress code: silent, the worker must not be seen to be helped */
-    ALARM_AMBER = 3,  /* an amber alert's deadline passed without the worker being heard */
-    ALARM_TEST = 4,   /* a device test: exercises the path, closed as test at once */
+    ALARM_RED = 1,     /* the worker asked for help now */
+    ALARM_DURESS = 2,  /* a duress code: silent, the worker must not be seen to be helped */
+    ALARM_AMBER = 3,   /* an amber alert's deadline passed without the worker being heard */
+    ALARM_TEST = 4,    /* a device test: exercises the path, closed as test at once */
+    ALARM_OVERDUE = 5, /* an overdue worker's escalation reached the operators' level */
 };
 
 enum alarm_state { ALARM_OPEN = 1, ALARM_CLAIMED = 2, ALARM_CLOSED = 3 };
@@ -30,12 +31,14 @@ enum alarm_outcome {
     ALARM_OUTCOME_TEST = 4,             /* a device test */
 };
 
-/* Queue priorities, 1 first: red alarms, then passed amber deadlines, then what the worker
- * cancelled as an accidental press (it still waits for an operator to close it). */
+/* Queue priorities, 1 first: red alarms, then passed amber deadlines, then overdue workers'
+ * escalations, then what the worker cancelled as an accidental press (it still waits for an
+ * operator to close it). */
 #define ALARM_PRIORITY_RED       1
 #define ALARM_PRIORITY_AMBER     2
-#define ALARM_PRIORITY_CANCELLED 3
-#define ALARM_PRIORITY_TEST      4
+#define ALARM_PRIORITY_OVERDUE   3
+#define ALARM_PRIORITY_CANCELLED 4
+#define ALARM_PRIORITY_TEST      5
 
 /* The parts of an alarm the rules change. */
 struct alarm_clock {
@@ -94,8 +97,9 @@ void alarm_renotified(struct alarm_clock *a, int64_t renotify_ms, int64_t now);
 /*
  * Whether the worker raised the alarm themselves and may see it (cancel it, upload its
  * recording): a red alert or a test sent through the API (source "api"). Alarms opened
- * by a duress code on a check-in, an end, an amber clear or a cancel, or by a passed
- * amber deadline, are not theirs to see: whoever holds the phone must not find them.
+ * by a duress code on a check-in, an end, an amber clear or a cancel, by a passed amber
+ * deadline, or by an escalation, are not theirs to see: whoever holds the phone must not
+ * find them.
  */
 bool alarm_worker_raised(enum alarm_kind kind, const char *source);
 /*

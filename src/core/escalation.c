@@ -4,8 +4,8 @@
 
 #include "util/error.h"
 
-static const char *const contact_names[] = {"",     "buddy",  "line_manager", "senior_manager",
-                                            "user", "channel"};
+static const char *const contact_names[] = {"",     "buddy",   "line_manager", "senior_manager",
+                                            "user", "channel", "operators"};
 static const char *const outcome_names[] = {"", "safe", "police"};
 
 void escalation_policy_default(struct escalation_policy *p)
@@ -26,7 +26,7 @@ int escalation_policy_check(const struct escalation_policy *p, size_t *bad_level
         const struct escalation_level *l = &p->levels[i];
         bool needs_target = l->contact == CONTACT_USER || l->contact == CONTACT_CHANNEL;
         *bad_level = i;
-        if (l->contact < CONTACT_BUDDY || l->contact > CONTACT_CHANNEL)
+        if (l->contact < CONTACT_BUDDY || l->contact > CONTACT_OPERATORS)
             return -NA_EINVAL;
         if (needs_target != (l->target_id > 0))
             return -NA_EINVAL;
@@ -38,7 +38,7 @@ int escalation_policy_check(const struct escalation_policy *p, size_t *bad_level
 
 enum escalation_contact escalation_contact_parse(const char *s)
 {
-    for (int i = CONTACT_BUDDY; i <= CONTACT_CHANNEL; i++)
+    for (int i = CONTACT_BUDDY; i <= CONTACT_OPERATORS; i++)
         if (strcmp(s, contact_names[i]) == 0)
             return (enum escalation_contact)i;
     return 0;
@@ -46,7 +46,7 @@ enum escalation_contact escalation_contact_parse(const char *s)
 
 const char *escalation_contact_name(enum escalation_contact c)
 {
-    return c >= CONTACT_BUDDY && c <= CONTACT_CHANNEL ? contact_names[c] : "";
+    return c >= CONTACT_BUDDY && c <= CONTACT_OPERATORS ? contact_names[c] : "";
 }
 
 enum escalation_outcome escalation_outcome_parse(const char *s)

@@ -21,6 +21,7 @@ enum escalation_contact {
     CONTACT_SENIOR_MANAGER, /* the organisation's senior managers */
     CONTACT_USER,           /* one named user */
     CONTACT_CHANNEL,        /* an organisation's channel: the ARC, a police liaison line */
+    CONTACT_OPERATORS,      /* the operators' alarm queue: the case opens an overdue alarm */
 };
 
 #define ESCALATION_MAX_LEVELS   8

@@ -146,7 +146,7 @@ static int alarm_check(const struct alarm_row *r)
 
     if (!r->source || r->worker_id <= 0 || r->visit_id < 0 || r->amber_alert_id < 0)
         return -NA_EINVAL;
-    if (c->kind < ALARM_RED || c->kind > ALARM_TEST)
+    if (c->kind < ALARM_RED || c->kind > ALARM_OVERDUE)
         return -NA_EINVAL;
     if (c->state < ALARM_OPEN || c->state > ALARM_CLOSED)
         return -NA_EINVAL;

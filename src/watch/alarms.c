@@ -1,11 +1,11 @@
 /*
  * Alarms inside the watch: opening one (a red alert, a duress code, a passed amber
- * deadline, a device test), telling the organisation's red-alert path with the pack,
- * telling the operators again while nobody claims it, escalating by hand, closing with
- * an outcome (and counting false alarms per worker and per police URN), and the device's
- * notices (low battery, not tested). Used by the HTTP handlers and the scheduler, always
- * inside the caller's transaction. The alarm's own worker is never told: a duress alarm
- * must not show on their devices.
+ * deadline, an overdue worker's escalation, a device test), telling the organisation's
+ * red-alert path with the pack, telling the operators again while nobody claims it,
+ * escalating by hand, closing with an outcome (and counting false alarms per worker and per
+ * police URN), and the device's notices (low battery, not tested). Used by the HTTP
+ * handlers and the scheduler, always inside the caller's transaction. The alarm's own
+ * worker is never told: a duress alarm must not show on their devices.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,6 +246,9 @@ static int tell_alarm(struct watch *w, struct store *st, const struct alarm_row 
                     name);
     else if (a->clock.kind == ALARM_AMBER)
         buf_appendf(&subject, "Amber alert deadline passed: %s", name);
+    else if (a->clock.kind == ALARM_OVERDUE)
+        buf_appendf(&subject, "OVERDUE: %s has not checked in and escalation reached the ARC",
+                    name);
     else
         buf_appendf(&subject, "RED ALERT: %s needs help now", name);
     buf_appendf(&text, "%s\n\nAlarm %lld, opened %s (%s). Claim it to take it.\n", subject.data,
@@ -410,7 +413,9 @@ int watch_alarm_open(struct watch *w, struct store *st, const struct alarm_reque
     int rc = q->settings ? 0 : alarm_settings_load(st, q->organisation_id, &s);
     if (!rc && q->settings)
         s = *q->settings;
-    if (!rc)
+    if (!rc && q->visit_id)
+        visit_id = q->visit_id;
+    else if (!rc)
         rc = active_visit(st, q->organisation_id, q->worker_id, &visit_id);
     if (rc)
         return rc;

@@ -92,6 +92,16 @@ int level_contacts(struct store *st, const struct visit_row *v, const struct esc
         channel_row_fini(&c);
         return rc == -NA_ENOTFOUND ? 0 : rc;
     }
+    case CONTACT_OPERATORS: {
+        /* As on the red-alert path, someone is always there: without operators, the
+         * senior managers, then the administrators. */
+        int rc = users_with_role(st, v, ROLE_OPERATOR, out);
+        if (!rc && !out->n_users)
+            rc = users_with_role(st, v, ROLE_SENIOR_MANAGER, out);
+        if (!rc && !out->n_users)
+            rc = users_with_role(st, v, ROLE_ADMIN, out);
+        return rc;
+    }
     }
     return 0;
 }
@@ -217,6 +227,48 @@ static int level_event(struct store *st, const struct escalation_row *e, int64_t
     return rc;
 }
 
+/* The alert id of the overdue alarm a case opens: no client's alert id has a '/'. */
+static void case_alert_id(const struct escalation_row *e, char *out, size_t n)
+{
+    snprintf(out, n, "escalation/%lld", (long long)e->id);
+}
+
+/*
+ * The operators' level: the case becomes an overdue alarm in their queue, once per case
+ * (the alarm tells the red-alert path and is re-notified while unclaimed, so reaching the
+ * level again tells nobody twice). The level's step names the alarm.
+ */
+static int tell_operators(struct watch *w, struct store *st, const struct escalation_row *e,
+                          const struct visit_row *v, int64_t now, struct id_list *outbox)
+{
+    char alert_id[48], detail[64];
+    struct alarm_row a = {0};
+    bool opened = false;
+    case_alert_id(e, alert_id, sizeof alert_id);
+    /* Looked up first: a failed insert would spoil a PostgreSQL transaction. */
+    int rc = store_alarm_by_alert_id(st, e->organisation_id, v->worker_id, alert_id, &a);
+    if (rc == -NA_ENOTFOUND) {
+        struct alarm_request q = {.organisation_id = e->organisation_id,
+                                  .worker_id = v->worker_id,
+                                  .kind = ALARM_OVERDUE,
+                                  .source = "escalation",
+                                  .alert_id = alert_id,
+                                  .visit_id = v->id};
+        alarm_row_fini(&a);
+        rc = watch_alarm_open(w, st, &q, now, &a, outbox);
+        opened = rc == 0;
+    }
+    const char *kind = opened ? "alarm_opened" : "alarm_already_opened";
+    snprintf(detail, sizeof detail, "alarm %lld", (long long)a.id);
+    if (!rc)
+        rc = add_step(st, e, now, kind, 0, 0, 0, detail);
+    /* Scheduled now, as a device test's date is: a job for a rolled-back alarm finds none. */
+    if (!rc && opened)
+        watch_alarm_changed(w, &a);
+    alarm_row_fini(&a);
+    return rc;
+}
+
 /* Tells every contact of the case's current level, with the information pack. */
 static int tell_level(struct watch *w, struct store *st, const struct escalation_row *e,
                       const struct visit_row *v, const struct escalation_policy *p, int64_t now,
@@ -226,8 +278,17 @@ static int tell_level(struct watch *w, struct store *st, const struct escalation
     struct buf subject, text;
     char key[128];
     int rc = level_contacts(st, v, &p->levels[e->c.level], &who);
-    if (rc)
+    if (!rc && who.n_users && p->levels[e->c.level].contact == CONTACT_OPERATORS) {
+        rc = tell_operators(w, st, e, v, now, outbox);
+        if (!rc)
+            rc = level_event(st, e, v->worker_id, &who, now);
+        contacts_fini(&who);
         return rc;
+    }
+    if (rc) {
+        contacts_fini(&who);
+        return rc;
+    }
     json_t *pack = pack_visit(st, v);
     buf_init(&subject, 1024);
     buf_init(&text, 64 * 1024);
@@ -408,6 +469,24 @@ static int tell_outcome(struct watch *w, struct store *st, const struct escalati
     return rc;
 }
 
+/*
+ * A case closed with the worker safe closes the overdue alarm it opened, if still open,
+ * as genuine, found safe as the case says. An alarm an operator closed leaves the case.
+ */
+static int close_alarm(struct watch *w, struct store *st, const struct escalation_row *e,
+                       int64_t worker_id, int64_t now, struct id_list *outbox)
+{
+    char alert_id[48];
+    struct alarm_row a = {0};
+    case_alert_id(e, alert_id, sizeof alert_id);
+    int rc = store_alarm_by_alert_id(st, e->organisation_id, worker_id, alert_id, &a);
+    if (!rc && a.clock.state != ALARM_CLOSED)
+        rc = watch_alarm_close(w, st, &a, ALARM_OUTCOME_GENUINE, e->outcome_note, NULL,
+                               e->resolved_by, now, outbox);
+    alarm_row_fini(&a); /* its re-notification job, if any, finds it closed */
+    return rc == -NA_ENOTFOUND ? 0 : rc;
+}
+
 static int close_case(struct watch *w, struct store *st, struct escalation_row *e,
                       int64_t worker_id, const char *step_kind, const char *event,
                       const char *subject, const char *text, int64_t now, struct id_list *outbox)
@@ -427,6 +506,8 @@ static int close_case(struct watch *w, struct store *st, struct escalation_row *
         rc = add_step(st, e, now, step_kind, e->resolved_by, 0, 0, e->outcome_note);
     if (!rc)
         rc = tell_outcome(w, st, e, event, subject, text, now, outbox);
+    if (!rc && e->outcome == ESCALATION_OUTCOME_SAFE)
+        rc = close_alarm(w, st, e, worker_id, now, outbox);
     if (!rc)
         log_info("escalation_resolved", "escalation_id=%lld outcome=%s", (long long)e->id,
                  escalation_outcome_name((enum escalation_outcome)e->outcome));

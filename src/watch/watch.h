@@ -156,19 +156,22 @@ struct alarm_request {
     int64_t worker_id;
     enum alarm_kind kind;
     bool duress;          /* a silent alarm (kind red opened by a duress code) */
-    const char *source;   /* "api", "checkin", "visit_end", "cancel", "amber", "dc09" */
+    const char *source;   /* "api", "checkin", "visit_end", "cancel", "amber", "dc09",
+                             "escalation" */
     const char *alert_id; /* the client's id; NULL: none */
     const char *message;  /* NULL */
     struct position position;
     int64_t amber_alert_id; /* ALARM_AMBER: the amber alert whose deadline passed */
+    int64_t visit_id;       /* the visit to attach it to; 0: the worker's active visit */
     int64_t by;             /* the user who raised it (0: the server) */
     /* The organisation's settings when the caller read them already (before its
      * transaction, so the read holds no writer); NULL: read here. Borrowed. */
     const struct alarm_settings *settings;
 };
 /*
- * In the caller's transaction: opens an alarm for q->worker_id, attached to their active
- * visit if any; a position given is also added to their trail. Writes the timeline
+ * In the caller's transaction: opens an alarm for q->worker_id, attached to q->visit_id or
+ * else to their active visit if any; a position given is also added to their trail. Writes the
+ * timeline
  * ("opened"), the event (alarm.opened), and tells the organisation's red-alert path with
  * the pack (a test tells nobody but the worker, and is closed as test at once, with the
  * device's test date moved). -NA_ECONFLICT when the worker already used q->alert_id: out

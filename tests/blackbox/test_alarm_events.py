@@ -171,7 +171,7 @@ def test_duress_after_a_normal_cancel_is_told_and_renotified(server_factory):
         advance(srv, 10)
         ok(srv.call("POST", path % alarm_id, token=crew.worker.token, body={"code": "4821"}))
         (e,) = s.take(1)
-        assert (e.data["change"], e.data["priority"]) == ("cancelled", 3), e
+        assert (e.data["change"], e.data["priority"]) == ("cancelled", 4), e
         advance(srv, 5)
         # forced to cancel again: the answer a second normal cancel gets ...
         again = srv.call("POST", path % alarm_id, token=crew.worker.token,

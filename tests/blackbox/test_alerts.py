@@ -283,7 +283,7 @@ def test_duress_on_cancel_answers_as_the_normal_code(srv, crew):
     assert without(forced, TWIN_KEYS) == without(normal, TWIN_KEYS), (forced, normal)
     # the twin's is cancelled (still open for an operator to close, lower in the queue)
     row = alarms_of(srv, crew.twin.id, "AND id = ?", twins["alarm_id"])[0]
-    assert int(row[2]) == OPEN and row[6] is not None and int(row[7]) == 3, row
+    assert int(row[2]) == OPEN and row[6] is not None and int(row[7]) == 4, row
     # the worker's is cancelled in their eyes, but marked duress it keeps its place
     row = alarms_of(srv, crew.worker.id, "AND id = ?", mine["alarm_id"])[0]
     assert int(row[2]) == OPEN and int(row[3]) == 1 and row[6] is not None \

@@ -13,6 +13,7 @@
 
 #include "core/access.h"
 #include "core/alarm.h"
+#include "core/escalation.h"
 #include "core/roles.h"
 #include "core/throttle.h"
 #include "core/validate.h"
@@ -626,12 +627,67 @@ static void test_alarm_worker_raised(void **state)
     assert_false(alarm_worker_raised(ALARM_AMBER, "amber"));
     assert_false(alarm_worker_raised(ALARM_RED, "cancel"));
     assert_false(alarm_worker_raised(ALARM_RED, NULL));
+    assert_false(alarm_worker_raised(ALARM_OVERDUE, "escalation"));
+    assert_false(alarm_worker_raised(ALARM_OVERDUE, "api"));
+}
+
+static void test_alarm_overdue(void **state)
+{
+    struct alarm_clock a;
+    (void)state;
+    /* Red before amber before an overdue worker before a cancelled press before a test. */
+    assert_true(ALARM_PRIORITY_RED < ALARM_PRIORITY_AMBER);
+    assert_true(ALARM_PRIORITY_AMBER < ALARM_PRIORITY_OVERDUE);
+    assert_true(ALARM_PRIORITY_OVERDUE < ALARM_PRIORITY_CANCELLED);
+    assert_true(ALARM_PRIORITY_CANCELLED < ALARM_PRIORITY_TEST);
+    assert_int_equal(ALARM_PRIORITY_OVERDUE, 3);
+    assert_int_equal(alarm_priority(ALARM_OVERDUE), ALARM_PRIORITY_OVERDUE);
+    assert_int_equal(alarm_priority(ALARM_DURESS), ALARM_PRIORITY_RED);
+    assert_int_equal(alarm_priority(ALARM_TEST), ALARM_PRIORITY_TEST);
+    assert_string_equal(alarm_kind_name(ALARM_OVERDUE), "overdue");
+    assert_int_equal(alarm_kind_parse("overdue"), ALARM_OVERDUE);
+
+    /* Open and re-notified like any other until claimed; closed genuine by the case. */
+    alarm_open(&a, ALARM_OVERDUE, false, 30000, T0);
+    assert_int_equal(a.state, ALARM_OPEN);
+    assert_false(a.duress);
+    assert_int_equal(a.priority, ALARM_PRIORITY_OVERDUE);
+    assert_int_equal(a.renotify_at, T0 + 30000);
+    assert_int_equal(alarm_close(&a, ALARM_OUTCOME_GENUINE, 5, T0 + 1000), 0);
+    assert_int_equal(a.outcome, ALARM_OUTCOME_GENUINE);
+}
+
+static void test_escalation_contact_operators(void **state)
+{
+    struct escalation_policy p;
+    size_t bad = 99;
+    (void)state;
+    assert_int_equal(escalation_contact_parse("operators"), CONTACT_OPERATORS);
+    assert_string_equal(escalation_contact_name(CONTACT_OPERATORS), "operators");
+    assert_int_equal(escalation_contact_parse("operator"), 0);
+    assert_int_equal(escalation_contact_parse("Operators"), 0);
+    for (int c = CONTACT_BUDDY; c <= CONTACT_OPERATORS; c++)
+        assert_int_equal(escalation_contact_parse(escalation_contact_name(c)), c);
+    assert_string_equal(escalation_contact_name((enum escalation_contact)(CONTACT_OPERATORS + 1)),
+                        "");
+
+    /* The operators need no target, and take none. */
+    memset(&p, 0, sizeof p);
+    p.n_levels = 2;
+    p.levels[0] = (struct escalation_level){CONTACT_BUDDY, 0, 60 * 1000};
+    p.levels[1] = (struct escalation_level){CONTACT_OPERATORS, 0, 600 * 1000};
+    assert_int_equal(escalation_policy_check(&p, &bad), 0);
+    p.levels[1].target_id = 4;
+    assert_int_equal(escalation_policy_check(&p, &bad), -NA_EINVAL);
+    assert_int_equal(bad, 1);
+    p.levels[1] = (struct escalation_level){CONTACT_OPERATORS + 1, 0, 600 * 1000};
+    assert_int_equal(escalation_policy_check(&p, &bad), -NA_EINVAL);
 }
 
 static void test_alarm_names(void **state)
 {
     (void)state;
-    for (int k = ALARM_RED; k <= ALARM_TEST; k++)
+    for (int k = ALARM_RED; k <= ALARM_OVERDUE; k++)
         assert_int_equal(alarm_kind_parse(alarm_kind_name((enum alarm_kind)k)), k);
     for (int s = ALARM_OPEN; s <= ALARM_CLOSED; s++)
         assert_int_equal(alarm_state_parse(alarm_state_name((enum alarm_state)s)), s);
@@ -684,6 +740,8 @@ int main(void)
         cmocka_unit_test(test_alarm_kinds_and_cancel),
         cmocka_unit_test(test_alarm_duress_cancel_and_mark),
         cmocka_unit_test(test_alarm_worker_raised),
+        cmocka_unit_test(test_alarm_overdue),
+        cmocka_unit_test(test_escalation_contact_operators),
         cmocka_unit_test(test_alarm_names),
         cmocka_unit_test(test_alarm_spread),
         cmocka_unit_test(test_throttle_backoff),
