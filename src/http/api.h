@@ -251,6 +251,15 @@ int api_one_time_password(char otp[SECRET_OTP_LEN + 1], char hash[SECRET_PWHASH_
 /* Lowercase ASCII copy of s into dst (size n; truncated to fit). */
 void api_lowercase(const char *s, char *dst, size_t n);
 
+/*
+ * Counts an attempt for key (a username, or another secret's own key) as a failure before
+ * the secret is checked, in one transaction with the throttle's check (core/throttle.h):
+ * concurrent attempts queue on the write lock, so each sees the ones before it.
+ * -NA_ERATE (with r->retry_after_s set) when the key must wait. Outside a transaction.
+ * A right secret clears the count afterwards (store_login_attempts_clear).
+ */
+int api_count_attempt(struct request *r, const char *key, struct login_attempts *a);
+
 /* Appends an audit event for the caller's organisation; the caller is the actor. */
 int api_audit(struct request *r, const char *action, const char *target_type, int64_t target_id,
               const char *detail);

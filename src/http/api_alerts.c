@@ -351,12 +351,28 @@ int api_alert_test(struct request *r)
 
 /* ---- codes ---- */
 
+/*
+ * Wrong codes are throttled per worker like passwords (core/throttle.h), so that a phone
+ * in the wrong hands cannot try every code; the count is kept beside the logins' under a
+ * key no username can be (usernames have no ':').
+ */
+static void code_attempts_key(const struct request *r, char *key, size_t n)
+{
+    snprintf(key, n, "code:%lld", (long long)r->who.user_id);
+}
+
 int api_alert_code_check(struct request *r, const char *code, bool *duress)
 {
     struct alert_profile p = {0};
+    struct login_attempts attempts;
+    char key[48];
     *duress = false;
     if (check_code(code))
         return request_fail(r, -NA_EINVAL, "code", "not your code");
+    code_attempts_key(r, key, sizeof key);
+    int throttled = api_count_attempt(r, key, &attempts);
+    if (throttled && throttled != -NA_ERATE)
+        return throttled;
     int rc = load_profile(r, r->who.user_id, &p);
     if (rc) {
         alert_profile_fini(&p);
@@ -371,8 +387,18 @@ int api_alert_code_check(struct request *r, const char *code, bool *duress)
     normal = normal && p.code_hash;
     forced = forced && p.duress_hash && !normal;
     alert_profile_fini(&p);
+    if (throttled) {
+        /* Made to wait, the duress code still raises its alarm: the answer is the same
+         * wait everyone gets, and the worker is helped. */
+        if (forced)
+            api_duress_alarm_alone(r, "code_throttled");
+        return request_fail(r, -NA_ERATE, "code", "too many wrong codes; wait and try again");
+    }
     if (!normal && !forced)
         return request_fail(r, -NA_EINVAL, "code", "not your code");
+    rc = store_login_attempts_clear(r->st, key);
+    if (rc)
+        return rc;
     *duress = forced;
     return 0;
 }

@@ -21,13 +21,7 @@ static int bounded_password(const char *s)
     return strlen(s) <= LOGIN_PASSWORD_MAX_BYTES ? 0 : -1;
 }
 
-/*
- * Counts an attempt for username as a failure before its password is checked, in one
- * transaction with the throttle's check: concurrent attempts queue on the write lock, so
- * each sees the ones before it. -NA_ERATE (with Retry-After) when the username must wait.
- * A successful login clears the count afterwards.
- */
-static int count_attempt(struct request *r, const char *username, struct login_attempts *a)
+int api_count_attempt(struct request *r, const char *username, struct login_attempts *a)
 {
     int64_t wait_ms;
     int rc = store_begin(r->st);
@@ -119,7 +113,7 @@ int api_login(struct request *r)
     api_lowercase(name, username, sizeof username);
 
     struct login_attempts a;
-    rc = count_attempt(r, username, &a);
+    rc = api_count_attempt(r, username, &a);
     if (rc)
         return rc;
     struct user_row u = {0};
@@ -197,7 +191,7 @@ int api_me_password(struct request *r)
     }
     /* Checked and counted as a login is: the current password is a login's secret. */
     struct login_attempts a;
-    rc = count_attempt(r, u.username, &a);
+    rc = api_count_attempt(r, u.username, &a);
     if (rc)
         goto done;
     if (!secret_password_verify(u.password_hash, current, strlen(current))) {

@@ -365,6 +365,36 @@ def test_wrong_code_does_nothing(srv, crew):
                           token=crew.worker.token, body={}), 422, field="code")
     rows = new_alarms(srv, crew.worker.id, since)
     assert [(int(r[0]), r[6]) for r in rows] == [(mine["alarm_id"], None)], rows
+    advance(srv, 60)  # past the wait the wrong codes earned (see the next test)
+
+
+def test_wrong_codes_are_throttled_and_the_duress_code_still_raises_its_alarm(srv, crew):
+    w = new_account(srv, crew.admin, unique("thr"), ["worker"], team_ids=[crew.team["id"]])
+    set_codes(srv, w)
+    visit = start_visit(srv, w)
+    since = last_alarm_id(srv)
+    for _ in range(3):  # the first few mistakes cost nothing
+        assert_error(visit_action(srv, w.token, visit["id"], "checkin", {"code": "9999"}), 422,
+                     field="code")
+    # then each try must wait, whichever code is given, and says so alike
+    waits = [visit_action(srv, w.token, visit["id"], "checkin", {"code": c})
+             for c in ("9999", CODE, DURESS)]
+    for st, body, headers in waits:
+        assert st == 429 and body["error"]["field"] == "code", (st, body)
+        assert int(headers["retry-after"]) >= 1, headers
+    assert waits[1][1] == waits[2][1], waits
+    # made to wait, the duress code still opened its silent alarm, once
+    assert len(duress_alarms(srv, w.id, since, "code_throttled")) == 1
+    assert get_visit(srv, w.token, visit["id"])["last_checkin_at"] is None
+    # after the wait the right code works and clears the count
+    advance(srv, 60)
+    ok(visit_action(srv, w.token, visit["id"], "checkin", {"code": CODE}))
+    for _ in range(3):
+        assert_error(visit_action(srv, w.token, visit["id"], "checkin", {"code": "9999"}), 422,
+                     field="code")
+    assert len(new_alarms(srv, w.id, since)) == 1
+    advance(srv, 60)
+    end_visits(srv, (w, visit))
 
 
 # -- cancelling ----------------------------------------------------------------------------
