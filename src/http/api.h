@@ -158,6 +158,12 @@ int api_audit_list(struct request *r);
  * are visible to the same people.
  */
 int api_visit_visible(struct request *r, const struct visit_row *v, bool *out);
+/*
+ * Whether the caller sees alarm a (docs/api.md, "Alarms", core/access.h's
+ * access_sees_alarm): never its own worker; the buddy of its visit and the line managers of
+ * the worker's teams, read only when the caller's roles do not settle it.
+ */
+int api_alarm_visible(struct request *r, const struct alarm_row *a, bool *out);
 
 int api_me_duty(struct request *r);
 int api_visit_list(struct request *r);

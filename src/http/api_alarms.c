@@ -42,9 +42,10 @@ static int alarm_buddy(struct request *r, const struct alarm_row *a, int64_t *ou
 }
 
 /* access_sees_alarm, reading the buddy and the worker's teams only when they matter. */
-static int alarm_visible(struct request *r, const struct alarm_row *a, bool *out)
+int api_alarm_visible(struct request *r, const struct alarm_row *a, bool *out)
 {
-    struct user_row worker = {0};
+    int64_t *teams = NULL;
+    size_t n_teams = 0;
     int64_t buddy = 0;
     *out = access_sees_alarm(&r->who, a->worker_id, 0, NULL, 0);
     if (*out || a->worker_id == r->who.user_id)
@@ -55,11 +56,10 @@ static int alarm_visible(struct request *r, const struct alarm_row *a, bool *out
     *out = access_sees_alarm(&r->who, a->worker_id, buddy, NULL, 0);
     if (*out || !r->who.n_managed_team_ids)
         return 0;
-    rc = store_user_get(r->st, r->who.organisation_id, a->worker_id, &worker);
-    *out =
-        !rc && access_sees_alarm(&r->who, a->worker_id, buddy, worker.team_ids, worker.n_team_ids);
-    user_row_fini(&worker);
-    return rc == -NA_ENOTFOUND ? 0 : rc;
+    rc = store_user_team_ids(r->st, r->who.organisation_id, a->worker_id, &teams, &n_teams);
+    *out = !rc && access_sees_alarm(&r->who, a->worker_id, buddy, teams, n_teams);
+    free(teams);
+    return rc;
 }
 
 int api_alarm_load(struct request *r, bool worker_ok, struct alarm_row *a)
@@ -73,7 +73,7 @@ int api_alarm_load(struct request *r, bool worker_ok, struct alarm_row *a)
         visible = worker_ok && a->worker_id == r->who.user_id &&
                   alarm_worker_raised(a->clock.kind, a->source);
     if (!rc && !visible)
-        rc = alarm_visible(r, a, &visible);
+        rc = api_alarm_visible(r, a, &visible);
     return !rc && !visible ? -NA_ENOTFOUND : rc;
 }
 
@@ -111,7 +111,7 @@ static int list_items(struct request *r, const struct alarm_row *rows, size_t n,
         bool visible = false;
         if (worker_id && rows[i].worker_id != worker_id)
             continue;
-        rc = alarm_visible(r, &rows[i], &visible);
+        rc = api_alarm_visible(r, &rows[i], &visible);
         if (rc || !visible)
             continue;
         json_t *o = alarm_json(r, &rows[i], false);

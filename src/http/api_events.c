@@ -53,23 +53,10 @@ struct seen_list {
 static int alarm_visible(struct request *r, int64_t id, bool *out)
 {
     struct alarm_row a = {0};
-    struct visit_row v = {0};
-    struct user_row worker = {0};
     *out = false;
     int rc = store_alarm_get(r->st, r->who.organisation_id, id, &a);
-    if (!rc && a.visit_id)
-        rc = store_visit_get(r->st, r->who.organisation_id, a.visit_id, &v);
-    if (rc == -NA_ENOTFOUND && a.id)
-        rc = 0; /* the visit is gone: no buddy */
     if (!rc)
-        rc = store_user_get(r->st, r->who.organisation_id, a.worker_id, &worker);
-    if (rc == -NA_ENOTFOUND && a.id)
-        rc = 0;
-    if (!rc && a.id)
-        *out =
-            access_sees_alarm(&r->who, a.worker_id, v.buddy_id, worker.team_ids, worker.n_team_ids);
-    user_row_fini(&worker);
-    visit_row_fini(&v);
+        rc = api_alarm_visible(r, &a, out);
     alarm_row_fini(&a);
     return rc;
 }
