@@ -15,7 +15,7 @@ foreach(src ${UNIT_TESTS})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
   target_compile_definitions(${name} PRIVATE NOTALONE_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   # Tests of the HTTP and daemon parts need the server library; the rest only what they test.
-  if(name MATCHES "^test_(http|api|config|metrics|router|daemon|notify|sched|watch)")
+  if(name MATCHES "^test_(http|api|config|metrics|router|daemon|notify|sched|watch|dc09)")
     target_link_libraries(${name} PRIVATE na_server)
   else()
     target_link_libraries(${name} PRIVATE na_store PkgConfig::JANSSON)

@@ -453,6 +453,83 @@ static const char *const scripts[] = {
     /* Events of alarms name the alarm; visit_id is then the alarm's visit or NULL. */
     "ALTER TABLE events ADD COLUMN alarm_id BIGINT;\n",
     MIGRATION_END,
+    /* 7: devices and what they send over SIA DC-09. */
+    /* A device issued to a worker (or to nobody yet). dc09_account is unique on the
+     * server: a frame names no organisation, only its account. dc09_key is the AES key in
+     * hex; it never leaves the server. silent_due_at is due work (DUE_DEVICE_SILENT):
+     * last contact plus the supervision interval while in contact; lost_at is set once
+     * the loss of signal was told, until the device is heard again. */
+    "CREATE TABLE devices (\n"
+    "    id @ID@,\n"
+    "    organisation_id BIGINT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    identifier TEXT NOT NULL,\n"
+    "    label TEXT,\n"
+    "    phone TEXT,\n"
+    "    worker_id BIGINT REFERENCES users (id),\n"
+    "    issued_at BIGINT,\n"
+    "    dc09_account TEXT,\n"
+    "    dc09_key TEXT,\n"
+    "    dc09_encryption_required INTEGER NOT NULL,\n"
+    "    supervision_ms BIGINT,\n"
+    "    supervision_alarm INTEGER NOT NULL,\n"
+    "    last_contact_at BIGINT,\n"
+    "    last_test_at BIGINT,\n"
+    "    battery_low INTEGER NOT NULL,\n"
+    "    battery_at BIGINT,\n"
+    "    silent_due_at BIGINT,\n"
+    "    lost_at BIGINT,\n"
+    "    lost_alarm_id BIGINT,\n"
+    "    created_at BIGINT NOT NULL,\n"
+    "    updated_at BIGINT NOT NULL,\n"
+    "    owner TEXT\n"
+    ");\n"
+    "CREATE UNIQUE INDEX devices_account ON devices (dc09_account) "
+    "WHERE dc09_account IS NOT NULL;\n"
+    "CREATE UNIQUE INDEX devices_identifier ON devices (organisation_id, identifier);\n"
+    "CREATE INDEX devices_worker ON devices (worker_id);\n"
+    "CREATE INDEX devices_owner ON devices (owner, id) WHERE silent_due_at IS NOT NULL;\n",
+    /* Every message a transmitter sent and was acknowledged for, NULL link tests included.
+     * organisation_id NULL: an account no device has (shown to the host organisation's
+     * operators as unassigned). pending_at is due work (DUE_DC09): the event's action
+     * (an alarm, a notice) is still to be applied; it is cleared once applied. digest
+     * tells a repeated message (same account and sequence) from a new one. */
+    "CREATE TABLE dc09_events (\n"
+    "    id @ID@,\n"
+    "    organisation_id BIGINT REFERENCES organisations (id) ON DELETE CASCADE,\n"
+    "    device_id BIGINT REFERENCES devices (id) ON DELETE SET NULL,\n"
+    "    worker_id BIGINT REFERENCES users (id) ON DELETE SET NULL,\n"
+    "    account TEXT NOT NULL,\n"
+    "    receiver TEXT,\n"
+    "    prefix TEXT NOT NULL,\n"
+    "    token TEXT NOT NULL,\n"
+    "    encrypted INTEGER NOT NULL,\n"
+    "    seq INTEGER NOT NULL,\n"
+    "    digest TEXT NOT NULL,\n"
+    "    code TEXT,\n"
+    "    zone TEXT,\n"
+    "    action TEXT NOT NULL,\n"
+    "    label TEXT,\n"
+    "    data TEXT NOT NULL,\n"
+    "    latitude DOUBLE PRECISION,\n"
+    "    longitude DOUBLE PRECISION,\n"
+    "    event_at BIGINT,\n"
+    "    sent_at BIGINT,\n"
+    "    verification TEXT,\n"
+    "    extra TEXT,\n"
+    "    transport TEXT NOT NULL,\n"
+    "    peer TEXT,\n"
+    "    received_at BIGINT NOT NULL,\n"
+    "    pending_at BIGINT,\n"
+    "    applied_at BIGINT,\n"
+    "    alarm_id BIGINT,\n"
+    "    owner TEXT\n"
+    ");\n"
+    "CREATE INDEX dc09_events_repeat ON dc09_events (account, seq, received_at);\n"
+    "CREATE INDEX dc09_events_organisation ON dc09_events (organisation_id, id);\n"
+    "CREATE INDEX dc09_events_device ON dc09_events (device_id, id);\n"
+    "CREATE INDEX dc09_events_owner ON dc09_events (owner, id) WHERE pending_at IS NOT NULL;\n",
+    MIGRATION_END,
 };
 
 /* Index in scripts of the first part of migration version, or -1. */

@@ -37,6 +37,10 @@ static const struct due_table *due_table(enum due_kind kind)
         /* A profile is its user's: the user id names it everywhere. */
         [DUE_DEVICE] = {"alert_profiles", "user_id", "test_due_at IS NOT NULL", "test_due_at, 0",
                         "test_due_at <= ?", 1},
+        [DUE_DC09] = {"dc09_events", "id", "pending_at IS NOT NULL", "pending_at, 0",
+                      "pending_at <= ?", 1},
+        [DUE_SILENT] = {"devices", "id", "silent_due_at IS NOT NULL", "silent_due_at, 0",
+                        "silent_due_at <= ?", 1},
     };
     if (kind < DUE_VISIT || kind > DUE_KIND_LAST)
         return NULL;

@@ -27,8 +27,10 @@ enum due_kind {
     DUE_ALARM = 4,      /* alarms: renotify_at of open alarms nobody has claimed */
     DUE_AMBER = 5,      /* amber_alerts: deadline_at of those still watching */
     DUE_DEVICE = 6,     /* alert_profiles: test_due_at (a device not tested for too long) */
+    DUE_DC09 = 7,       /* dc09_events: pending_at (an event's action still to apply) */
+    DUE_SILENT = 8,     /* devices: silent_due_at (loss of signal when nothing came) */
 };
-#define DUE_KIND_LAST DUE_DEVICE
+#define DUE_KIND_LAST DUE_SILENT
 
 /* Writes this node's heartbeat (now, by its clock); registers it the first time. */
 int store_node_heartbeat(struct store *st, int64_t now);

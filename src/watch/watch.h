@@ -239,6 +239,20 @@ int watch_alarm_close(struct watch *w, struct store *st, struct alarm_row *a,
 int watch_device_report(struct watch *w, struct store *st, struct alert_profile *p, int battery_pct,
                         int64_t now, struct id_list *outbox);
 
+/* ---- devices and their DC-09 events (devices.c) ---- */
+
+/* After a commit: schedules the application of a DC-09 event's action (its pending_at;
+ * 0: nothing to do). The action runs on the scheduler thread, in a transaction of its
+ * own: opening a red or duress alarm ("dc09/<event id>" as alert id, so applying twice
+ * opens one), a test alarm, an amber alert, the low-battery notice, the position, or the
+ * device's return after a loss of signal. */
+void watch_dc09_event_changed(struct watch *w, int64_t event_id, int64_t pending_at);
+/* After a commit: schedules a device's loss-of-signal check at silent_due_at (0: none). When
+ * it passes without a message, the worker's line managers (the organisation's operators
+ * when the device has no worker) are told "loss of signal", and an alarm opens when the
+ * device says so; the next message tells them it is back. */
+void watch_device_silent_changed(struct watch *w, int64_t device_id, int64_t silent_due_at);
+
 /*
  * The operator's information pack for an alarm (§9.11, §6.17.6): the worker (name,
  * phone), the itinerary of the visit, the last amber alert, the location trail and the

@@ -19,6 +19,8 @@ enum watch_job {
     JOB_ALARM = 6,       /* an unclaimed alarm's re-notification (alarm id) */
     JOB_AMBER = 7,       /* an amber alert's deadline (amber alert id) */
     JOB_DEVICE = 8,      /* a device not tested for too long (the worker's user id) */
+    JOB_DC09 = 9,        /* a DC-09 event's action to apply (dc09 event id) */
+    JOB_SILENT = 10,     /* a device's loss-of-signal check (device id) */
 };
 
 struct deliver;
@@ -87,6 +89,12 @@ int alarm_job_amber(struct watch *w, struct store *st, int64_t amber_id, int64_t
                     struct sched_job *next, struct id_list *outbox);
 int alarm_job_device(struct watch *w, struct store *st, int64_t user_id, int64_t now,
                      struct sched_job *next, struct id_list *outbox);
+
+/* The device jobs (devices.c), like the alarm jobs. */
+int device_job_dc09(struct watch *w, struct store *st, int64_t event_id, int64_t now,
+                    struct sched_job *next, struct id_list *outbox);
+int device_job_silent(struct watch *w, struct store *st, int64_t device_id, int64_t now,
+                      struct sched_job *next, struct id_list *outbox);
 
 /* Delivery thread (deliver.c). */
 int deliver_new(struct watch *w, struct deliver **out);

@@ -1,0 +1,61 @@
+#ifndef NA_DC09_RECEIVER_H
+#define NA_DC09_RECEIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dc09/ingest.h"
+#include "store/store.h"
+#include "util/clock.h"
+
+struct watch;
+
+/*
+ * The DC-09 receiver: TCP and UDP on one address, one libuv loop thread for the network,
+ * one writer thread with its own storage connection. The loop splits frames and queues
+ * them; the writer takes what has queued, ingests it in one transaction (many events, one
+ * fsync), commits, and hands the answers back to the loop to send. Nothing is answered
+ * before its transaction commits.
+ */
+struct dc09_receiver;
+
+struct dc09_receiver_config {
+    const char *listen;               /* HOST:PORT, TCP and UDP; port 0 picks one */
+    const struct store_config *store; /* the writer opens its own connection */
+    struct watch *watch;              /* told of due work after each commit; borrowed */
+    const struct clock *clock;        /* borrowed */
+    struct dc09_ingest_config ingest; /* borrowed pointers inside */
+    size_t max_connections;           /* TCP connections at once; more are closed at accept */
+    size_t max_per_source;            /* TCP connections from one address */
+    int64_t idle_timeout_ms;          /* a TCP connection silent this long is closed */
+    size_t max_frame;     /* largest frame (<= DC09_FRAME_MAX); longer input is dropped */
+    size_t max_in_flight; /* frames of one connection or source awaiting their answers:
+                             past it reading pauses (TCP) or frames are dropped (UDP) */
+    size_t batch_max;     /* frames in one transaction */
+};
+/* Defaults: 4096 connections, 64 per source, 5 minutes idle, DC09_FRAME_MAX, 64 in
+ * flight, 1024 a batch; repeat window 10 minutes, timestamps 40 s back and 20 s ahead. */
+void dc09_receiver_config_init(struct dc09_receiver_config *cfg);
+
+/* Binds both sockets and starts the threads. -NA_EINVAL for a bad address, -NA_EIO when it
+ * cannot bind. Caller stops with dc09_receiver_free. */
+int dc09_receiver_start(const struct dc09_receiver_config *cfg, struct dc09_receiver **out);
+/* The port bound (the one picked for port 0). */
+int dc09_receiver_port(const struct dc09_receiver *r);
+
+/* Figures for /metrics (any thread). */
+struct dc09_receiver_stats {
+    uint64_t frames; /* frames read */
+    uint64_t acks, naks, duhs;
+    uint64_t repeats;     /* acknowledged again without a second event */
+    uint64_t dropped;     /* not answered: over a limit, or the connection gone */
+    uint64_t batches;     /* transactions committed */
+    uint64_t connections; /* TCP connections open now */
+};
+void dc09_receiver_get_stats(struct dc09_receiver *r, struct dc09_receiver_stats *out);
+
+/* Stops reading, finishes the batch in progress (its answers are sent), closes. NULL is a
+ * no-op. */
+void dc09_receiver_free(struct dc09_receiver *r);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+#include "watch/watch_internal.h"
