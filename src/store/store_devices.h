@@ -65,6 +65,10 @@ int store_device_list(struct store *st, int64_t org_id, int64_t worker_id, int64
 /* Writes every field of d (matched by d->id and d->organisation_id) but id, organisation
  * and created_at. Errors as store_device_create. */
 int store_device_update(struct store *st, const struct device_row *d);
+/* What a message changed on device d->id (the receiver, once per frame): writes only
+ * last_contact_at, last_test_at, battery_low, battery_at and silent_due_at of d, in one
+ * statement. -NA_ENOTFOUND when the device is gone. */
+int store_device_contact(struct store *st, const struct device_row *d);
 /* Deletes the device; its events stay, unassigned from it. */
 int store_device_delete(struct store *st, int64_t org_id, int64_t id);
 
