@@ -598,25 +598,9 @@ static int read_amber(struct request *r, struct amber_in *in)
 static int amber_store(struct request *r, struct amber_in *in)
 {
     struct amber_row *a = &in->a;
-    int rc =
-        watch_amber_clear(r->api->watch, r->st, a->organisation_id, a->worker_id, r->now, NULL);
-    if (!rc)
-        rc = active_visit_id(r, a->worker_id, &a->visit_id);
-    if (!rc) {
-        a->alert_id = in->alert_id ? xstrdup(in->alert_id) : NULL;
-        a->status = xstrdup(in->status);
-        rc = store_amber_create(r->st, a, &a->id);
-    }
-    if (!rc && a->position.known) {
-        struct position_new p = {.organisation_id = a->organisation_id,
-                                 .worker_id = a->worker_id,
-                                 .visit_id = a->visit_id,
-                                 .source = "amber",
-                                 .position = a->position,
-                                 .received_at = r->now};
-        rc = store_position_add(r->st, &p);
-    }
-    return rc;
+    a->alert_id = in->alert_id ? xstrdup(in->alert_id) : NULL;
+    a->status = xstrdup(in->status);
+    return watch_amber_add(r->api->watch, r->st, a, r->now);
 }
 
 int api_amber_create(struct request *r)

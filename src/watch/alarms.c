@@ -480,6 +480,25 @@ void watch_device_changed(struct watch *w, const struct alert_profile *p)
         sched_cancel(w->sched, JOB_DEVICE, p->user_id);
 }
 
+int watch_amber_add(struct watch *w, struct store *st, struct amber_row *a, int64_t now)
+{
+    int rc = watch_amber_clear(w, st, a->organisation_id, a->worker_id, now, NULL);
+    if (!rc)
+        rc = active_visit(st, a->organisation_id, a->worker_id, &a->visit_id);
+    if (!rc)
+        rc = store_amber_create(st, a, &a->id);
+    if (!rc && a->position.known) {
+        struct position_new p = {.organisation_id = a->organisation_id,
+                                 .worker_id = a->worker_id,
+                                 .visit_id = a->visit_id,
+                                 .source = "amber",
+                                 .position = a->position,
+                                 .received_at = now};
+        rc = store_position_add(st, &p);
+    }
+    return rc;
+}
+
 int watch_amber_clear(struct watch *w, struct store *st, int64_t org_id, int64_t worker_id,
                       int64_t now, size_t *n_cleared)
 {

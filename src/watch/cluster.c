@@ -66,8 +66,8 @@ static int adopt_kind(struct cluster *c, enum due_kind kind, const char *from, i
 
 static int adopt_from(struct cluster *c, const char *from, int64_t older_than)
 {
-    static const enum due_kind kinds[] = {DUE_VISIT, DUE_ESCALATION, DUE_OUTBOX,
-                                          DUE_ALARM, DUE_AMBER,      DUE_DEVICE};
+    static const enum due_kind kinds[] = {DUE_VISIT, DUE_ESCALATION, DUE_OUTBOX, DUE_ALARM,
+                                          DUE_AMBER, DUE_DEVICE,     DUE_DC09,   DUE_SILENT};
     size_t count = 0;
     int rc = 0;
     for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++)

@@ -2,7 +2,8 @@
  * What the scheduler's jobs do (its thread, its own storage connection): a passed
  * deadline opens a case, a level's limit climbs it, a reminder is sent, a notification
  * that finally failed passes its level over; an unclaimed alarm is told again, a passed
- * amber deadline opens an alarm, an untested device is told (alarms.c). A batch of due jobs is
+ * amber deadline opens an alarm, an untested device is told (alarms.c); a DC-09 event's action
+ * is applied, a silent device's loss of signal told (devices.c). A batch of due jobs is
  * handled in one transaction, so a thousand deadlines a second cost a few commits, not a thousand;
  * if the batch fails, each job is retried alone so one bad row cannot hold up the others.
  */
@@ -208,6 +209,10 @@ static enum due_kind job_row(int kind)
         return DUE_AMBER;
     case JOB_DEVICE:
         return DUE_DEVICE;
+    case JOB_DC09:
+        return DUE_DC09;
+    case JOB_SILENT:
+        return DUE_SILENT;
     }
     return 0; /* an unreachable notice acts on its case: on_unreachable checks that */
 }
@@ -219,6 +224,17 @@ static int alarm_job(struct watch *w, const struct sched_job *j, int64_t now, st
     int rc = j->kind == JOB_ALARM   ? alarm_job_renotify(w, w->st, j->id, now, &next, &f->outbox)
              : j->kind == JOB_AMBER ? alarm_job_amber(w, w->st, j->id, now, &next, &f->outbox)
                                     : alarm_job_device(w, w->st, j->id, now, &next, &f->outbox);
+    if (!rc && next.due_at)
+        later(f, next.kind, next.id, next.due_at);
+    return rc;
+}
+
+/* A device job (devices.c), with the job it asks for next. */
+static int device_job(struct watch *w, const struct sched_job *j, int64_t now, struct followups *f)
+{
+    struct sched_job next;
+    int rc = j->kind == JOB_DC09 ? device_job_dc09(w, w->st, j->id, now, &next, &f->outbox)
+                                 : device_job_silent(w, w->st, j->id, now, &next, &f->outbox);
     if (!rc && next.due_at)
         later(f, next.kind, next.id, next.due_at);
     return rc;
@@ -249,6 +265,9 @@ static int run_job(struct watch *w, const struct sched_job *j, int64_t now, stru
     case JOB_AMBER:
     case JOB_DEVICE:
         return alarm_job(w, j, now, f);
+    case JOB_DC09:
+    case JOB_SILENT:
+        return device_job(w, j, now, f);
     case JOB_DELIVER:
         id_list_push(&f->outbox, j->id); /* no storage work: straight to the sender */
         return 0;

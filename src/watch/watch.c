@@ -67,6 +67,10 @@ void watch_schedule_rows(struct watch *w, struct store *st, enum due_kind kind,
             jobs[k++] = (struct sched_job){r->due_at, JOB_AMBER, r->id};
         if (kind == DUE_DEVICE && r->due_at)
             jobs[k++] = (struct sched_job){r->due_at, JOB_DEVICE, r->id};
+        if (kind == DUE_DC09 && r->due_at)
+            jobs[k++] = (struct sched_job){r->due_at, JOB_DC09, r->id};
+        if (kind == DUE_SILENT && r->due_at)
+            jobs[k++] = (struct sched_job){r->due_at, JOB_SILENT, r->id};
         /* A storage error here leaves the level to its limit, which climbs it anyway. */
         if (kind == DUE_ESCALATION && schedule_unreachable(w, st, r->id, now))
             log_error("unreachable_check_failed", "escalation_id=%lld", (long long)r->id);
@@ -77,8 +81,8 @@ void watch_schedule_rows(struct watch *w, struct store *st, enum due_kind kind,
 
 int watch_schedule_owned(struct watch *w, struct store *st, int64_t until, size_t *count)
 {
-    static const enum due_kind kinds[] = {DUE_VISIT, DUE_ESCALATION, DUE_OUTBOX,
-                                          DUE_ALARM, DUE_AMBER,      DUE_DEVICE};
+    static const enum due_kind kinds[] = {DUE_VISIT, DUE_ESCALATION, DUE_OUTBOX, DUE_ALARM,
+                                          DUE_AMBER, DUE_DEVICE,     DUE_DC09,   DUE_SILENT};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         struct adopted_row *rows = NULL;
         size_t n = 0;

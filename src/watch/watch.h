@@ -203,6 +203,15 @@ int watch_amber_clear(struct watch *w, struct store *st, int64_t org_id, int64_t
                       int64_t now, size_t *n_cleared);
 
 /*
+ * In the caller's transaction: stores a new amber alert a (its organisation, worker,
+ * status, position, state, deadline, alert id and created_at set by the caller): the
+ * worker's alerts still watching stop watching, a is attached to their active visit
+ * (a->visit_id) and stored (a->id), and a position it has goes on their trail. Errors of
+ * store_amber_create. Schedule with watch_amber_changed after the commit.
+ */
+int watch_amber_add(struct watch *w, struct store *st, struct amber_row *a, int64_t now);
+
+/*
  * By hand, by user by: tells contact (PATH_USER and PATH_CHANNEL need target_id) about
  * the alarm with its pack, now. Timeline "escalated", event alarm.updated.
  * -NA_ENOTFOUND when the contact has nobody to tell (no buddy, no such user or channel).
