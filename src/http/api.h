@@ -249,6 +249,14 @@ int api_urn_delete(struct request *r);
  */
 int api_alarm_load(struct request *r, bool worker_ok, struct alarm_row *a);
 
+/* Devices and their DC-09 events (api_devices.c). */
+int api_device_list(struct request *r);
+int api_device_create(struct request *r);
+int api_device_get(struct request *r);
+int api_device_update(struct request *r);
+int api_device_delete(struct request *r);
+int api_dc09_event_list(struct request *r);
+
 /*
  * A new one-time password (shown once to whoever creates the account) and its Argon2id
  * hash. -NA_EIO when hashing fails.

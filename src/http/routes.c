@@ -82,6 +82,12 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/police-urns", api_urn_list, 0},
     {"POST", "/api/v1/police-urns", api_urn_create, ROUTE_BODY},
     {"DELETE", "/api/v1/police-urns/{id}", api_urn_delete, 0},
+    {"GET", "/api/v1/devices", api_device_list, 0},
+    {"POST", "/api/v1/devices", api_device_create, ROUTE_BODY},
+    {"GET", "/api/v1/devices/{id}", api_device_get, 0},
+    {"PATCH", "/api/v1/devices/{id}", api_device_update, ROUTE_BODY},
+    {"DELETE", "/api/v1/devices/{id}", api_device_delete, 0},
+    {"GET", "/api/v1/dc09/events", api_dc09_event_list, 0},
     {"POST", "/api/v1/test/clock", api_test_clock, ROUTE_BODY},
 };
 
