@@ -4,6 +4,7 @@
 BUILD      ?= build
 TEST_BUILD ?= build-test
 LISTEN     ?= 127.0.0.1:8080
+DC09_LISTEN ?= 127.0.0.1:9009
 DATA_DIR   ?= data
 JOBS       ?= $(shell nproc)
 
@@ -17,7 +18,7 @@ build: bootstrap
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/notaloned --listen $(LISTEN) --data-dir $(DATA_DIR)
+	./$(BUILD)/notaloned --listen $(LISTEN) --dc09-listen $(DC09_LISTEN) --data-dir $(DATA_DIR)
 
 # The test build is the one CI trusts: AddressSanitizer + UndefinedBehaviorSanitizer,
 # warnings as errors.

@@ -63,6 +63,18 @@ static const struct setting settings[] = {
     {"smtp_starttls", SET_BOOL, OFF(smtp_starttls), 0, 0, "require STARTTLS with the SMTP server"},
     {"smtp_user", SET_STRING, OFF(smtp_user), 0, 0, "SMTP user name"},
     {"smtp_password", SET_STRING, OFF(smtp_password), 0, 0, "SMTP password (never logged)"},
+    {"dc09_listen", SET_STRING, OFF(dc09_listen), 0, 0,
+     "HOST:PORT of the SIA DC-09 alarm receiver, TCP and UDP; unset: off"},
+    {"dc09_codes", SET_STRING, OFF(dc09_codes), 0, 0,
+     "JSON file changing DC-09 event codes' actions [built-in table]"},
+    {"dc09_max_connections", SET_INT, OFF(dc09_max_connections), 1, 100000,
+     "DC-09 TCP connections at once; more are closed at once [4096]"},
+    {"dc09_max_per_source", SET_INT, OFF(dc09_max_per_source), 1, 100000,
+     "DC-09 TCP connections from one address [64]"},
+    {"dc09_idle_timeout", SET_DURATION, OFF(dc09_idle_timeout_s), 1, 86400,
+     "a DC-09 connection silent this long is closed [5m]"},
+    {"dc09_repeat_window", SET_DURATION, OFF(dc09_repeat_window_s), 1, 86400,
+     "a DC-09 message repeated within this is acknowledged, not stored again [10m]"},
     {"print_routes", SET_FLAG, OFF(print_routes), 0, 0, "print the HTTP routes and exit"},
     {"help", SET_FLAG, OFF(help), 0, 0, "print this help and exit"},
     {"version", SET_FLAG, OFF(version), 0, 0, "print the version and exit"},
@@ -87,6 +99,10 @@ void config_init(struct config *cfg)
     cfg->admin_username = xstrdup("admin");
     cfg->reminder_before_s = 300;
     cfg->smtp_from = xstrdup("notalone@localhost");
+    cfg->dc09_max_connections = 4096;
+    cfg->dc09_max_per_source = 64;
+    cfg->dc09_idle_timeout_s = 300;
+    cfg->dc09_repeat_window_s = 600;
 }
 
 void config_fini(struct config *cfg)
@@ -290,6 +306,10 @@ int config_load(struct config *cfg, int argc, char **argv, char **envp, char *er
         if (config_split_listen(cfg->listen, host, sizeof host, &port)) {
             snprintf(err, n, "listen: expected HOST:PORT");
             rc = -NA_EINVAL;
+        } else if (cfg->dc09_listen &&
+                   config_split_listen(cfg->dc09_listen, host, sizeof host, &port)) {
+            snprintf(err, n, "dc09_listen: expected HOST:PORT");
+            rc = -NA_EINVAL;
         }
     }
     return rc;
@@ -299,7 +319,7 @@ void config_print_help(void *f)
 {
     FILE *out = f;
     fprintf(out, "usage: notaloned [OPTIONS]\n\n"
-                 "notalone's server: HTTP API, storage and, later, alarm receiver.\n"
+                 "notalone's server: HTTP API, storage and the SIA DC-09 alarm receiver.\n"
                  "Every option is also an environment variable (--data-dir = "
                  "NOTALONE_DATA_DIR)\nand a key of the --config file (data_dir).\n\n");
     for (size_t i = 0; i < N_SETTINGS; i++) {

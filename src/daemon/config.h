@@ -37,7 +37,13 @@ struct config {
     bool smtp_starttls;
     char *smtp_user;
     char *smtp_password;
-    bool print_routes; /* print the route table and exit */
+    char *dc09_listen;            /* HOST:PORT of the DC-09 receiver (TCP and UDP); NULL: off */
+    char *dc09_codes;             /* JSON file changing the event code table; NULL: defaults */
+    int64_t dc09_max_connections; /* DC-09 TCP connections at once */
+    int64_t dc09_max_per_source;  /* DC-09 TCP connections from one address */
+    int64_t dc09_idle_timeout_s;  /* a silent DC-09 connection is closed after this */
+    int64_t dc09_repeat_window_s; /* a message repeated within this is not stored again */
+    bool print_routes;            /* print the route table and exit */
     bool help;
     bool version;
 };

@@ -1,5 +1,6 @@
 /* notaloned: the notalone server. */
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "daemon/bootstrap.h"
 #include "daemon/config.h"
+#include "dc09/receiver.h"
 #include "http/api.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -80,6 +82,59 @@ static struct watch_config watch_settings(const struct config *cfg, const struct
     return wc;
 }
 
+/* The DC-09 code table: the defaults, changed by the --dc09-codes file when given. */
+static struct dc09_codes *load_dc09_codes(const struct config *cfg)
+{
+    char *text = NULL, err[256];
+    if (cfg->dc09_codes) {
+        json_error_t jerr;
+        json_t *root = json_load_file(cfg->dc09_codes, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root)
+            fatal("bad_setting", "setting=dc09_codes line=%d message=\"not a readable JSON file\"",
+                  jerr.line);
+        text = json_dumps(root, JSON_COMPACT);
+        json_decref(root);
+        if (!text)
+            fatal("bad_setting", "setting=dc09_codes message=\"not a JSON object\"");
+    }
+    struct dc09_codes *codes;
+    int rc = dc09_codes_new(text, &codes, err, sizeof err);
+    free(text);
+    if (rc) {
+        char quoted[300];
+        fatal("bad_setting", "setting=dc09_codes message=%s",
+              log_quote(quoted, sizeof quoted, err));
+    }
+    return codes;
+}
+
+/* Starts the DC-09 receiver when --dc09-listen is set; NULL when it is not. Refuses to run
+ * (exits) when it cannot bind. */
+static struct dc09_receiver *start_dc09(const struct config *cfg, const struct api *api,
+                                        const struct store_config *sc, struct dc09_codes *codes)
+{
+    if (!cfg->dc09_listen)
+        return NULL;
+    struct dc09_receiver_config rc_cfg;
+    dc09_receiver_config_init(&rc_cfg);
+    rc_cfg.listen = cfg->dc09_listen;
+    rc_cfg.store = sc;
+    rc_cfg.watch = api->watch;
+    rc_cfg.clock = api->clock;
+    rc_cfg.ingest.codes = codes;
+    rc_cfg.ingest.repeat_window_ms = cfg->dc09_repeat_window_s * 1000;
+    rc_cfg.max_connections = (size_t)cfg->dc09_max_connections;
+    rc_cfg.max_per_source = (size_t)cfg->dc09_max_per_source;
+    rc_cfg.idle_timeout_ms = cfg->dc09_idle_timeout_s * 1000;
+    struct dc09_receiver *rx;
+    int rc = dc09_receiver_start(&rc_cfg, &rx);
+    if (rc)
+        fatal("dc09_listen_failed", "listen=%s code=%s", cfg->dc09_listen, na_error_code(rc));
+    log_info("dc09_listening", "listen=%s port=%d protocols=tcp,udp", cfg->dc09_listen,
+             dc09_receiver_port(rx));
+    return rx;
+}
+
 /* Unsent bytes of one event stream: a replay of 1000 events fits. */
 #define STREAM_BUFFER_BYTES (512u << 10)
 #define STREAM_KEEPALIVE_MS 15000
@@ -123,6 +178,9 @@ static int serve(const struct config *cfg, struct store_config *sc, struct api *
         rc = watch_start(api->watch);
     if (rc)
         fatal("watch_failed", "code=%s", na_error_code(rc));
+    struct dc09_codes *codes = cfg->dc09_listen ? load_dc09_codes(cfg) : NULL;
+    struct dc09_receiver *rx = start_dc09(cfg, api, sc, codes);
+    metrics_set_dc09(api->metrics, rx);
     struct server *srv;
     rc = server_start(&scfg, api, &srv);
     if (rc)
@@ -133,6 +191,9 @@ static int serve(const struct config *cfg, struct store_config *sc, struct api *
     sigwait(&stop, &sig);
     log_info("stopping", "signal=%d", sig);
     server_stop(srv);
+    /* Before the watch, which its last commits still hand due work to. */
+    dc09_receiver_free(rx);
+    dc09_codes_free(codes);
     watch_free(api->watch);
     /* After the watch, whose last commits still wake it. */
     stream_hub_free(api->events);

@@ -20,8 +20,10 @@ struct watch;
 struct dc09_receiver;
 
 struct dc09_receiver_config {
-    const char *listen;               /* HOST:PORT, TCP and UDP; port 0 picks one */
-    const struct store_config *store; /* the writer opens its own connection */
+    const char *listen; /* HOST:PORT, TCP and UDP; port 0 picks one */
+    /* The writer opens its own connection. NULL: frames are parsed and answered without
+     * being stored, for the benchmark's baseline only (the daemon always stores). */
+    const struct store_config *store;
     struct watch *watch;              /* told of due work after each commit; borrowed */
     const struct clock *clock;        /* borrowed */
     struct dc09_ingest_config ingest; /* borrowed pointers inside */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc09/receiver.h"
 #include "store/store_alarms.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -32,6 +33,7 @@ struct metrics {
     const char *const *patterns;
     int64_t start_ms;
     struct route_metrics *routes; /* n_routes + 1 */
+    struct dc09_receiver *dc09;   /* borrowed; NULL: no receiver */
 };
 
 struct metrics *metrics_new(size_t n_routes, const char *const *methods,
@@ -75,6 +77,39 @@ void metrics_observe(struct metrics *m, size_t route, int status, int64_t durati
     atomic_fetch_add_explicit(&r->bucket[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&r->sum_us, (uint_fast64_t)(duration_us > 0 ? duration_us : 0),
                               memory_order_relaxed);
+}
+
+void metrics_set_dc09(struct metrics *m, struct dc09_receiver *r)
+{
+    m->dc09 = r;
+}
+
+static int render_dc09(struct dc09_receiver *r, struct buf *out)
+{
+    struct dc09_receiver_stats s;
+    dc09_receiver_get_stats(r, &s);
+    return buf_appendf(
+        out,
+        "# HELP notalone_dc09_frames_total DC-09 frames read over TCP and UDP.\n"
+        "# TYPE notalone_dc09_frames_total counter\nnotalone_dc09_frames_total %llu\n"
+        "# HELP notalone_dc09_answers_total DC-09 answers made, by kind.\n"
+        "# TYPE notalone_dc09_answers_total counter\n"
+        "notalone_dc09_answers_total{answer=\"ack\"} %llu\n"
+        "notalone_dc09_answers_total{answer=\"nak\"} %llu\n"
+        "notalone_dc09_answers_total{answer=\"duh\"} %llu\n"
+        "# HELP notalone_dc09_repeats_total DC-09 messages acknowledged again without a second "
+        "event.\n"
+        "# TYPE notalone_dc09_repeats_total counter\nnotalone_dc09_repeats_total %llu\n"
+        "# HELP notalone_dc09_dropped_total DC-09 frames not answered: over a limit, or the "
+        "connection gone.\n"
+        "# TYPE notalone_dc09_dropped_total counter\nnotalone_dc09_dropped_total %llu\n"
+        "# HELP notalone_dc09_batches_total DC-09 transactions committed.\n"
+        "# TYPE notalone_dc09_batches_total counter\nnotalone_dc09_batches_total %llu\n"
+        "# HELP notalone_dc09_connections DC-09 TCP connections open.\n"
+        "# TYPE notalone_dc09_connections gauge\nnotalone_dc09_connections %llu\n",
+        (unsigned long long)s.frames, (unsigned long long)s.acks, (unsigned long long)s.naks,
+        (unsigned long long)s.duhs, (unsigned long long)s.repeats, (unsigned long long)s.dropped,
+        (unsigned long long)s.batches, (unsigned long long)s.connections);
 }
 
 static void route_labels(struct metrics *m, size_t i, const char **method, const char **route)
@@ -159,6 +194,8 @@ int metrics_render(struct metrics *m, struct buf *out)
         if (total)
             rc = render_histogram(m, i, out);
     }
+    if (!rc && m->dc09)
+        rc = render_dc09(m->dc09, out);
     return rc;
 }
 

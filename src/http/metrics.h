@@ -28,6 +28,11 @@ void metrics_observe(struct metrics *m, size_t route, int status, int64_t durati
 /* Appends the exposition text to out. -NA_ETOOBIG when out's maximum is too small. */
 int metrics_render(struct metrics *m, struct buf *out);
 
+struct dc09_receiver;
+/* Renders the DC-09 receiver's figures with the rest (r borrowed; NULL: none). Set before
+ * the HTTP server starts; r must outlive the server. */
+void metrics_set_dc09(struct metrics *m, struct dc09_receiver *r);
+
 /* ---- alarm figures (BS 8484 style), computed from storage when asked ---- */
 
 /* Shares of red alarms an alarm receiving centre answers within 10 s and within 40 s. */
