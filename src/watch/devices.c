@@ -102,7 +102,8 @@ static int tell(struct watch *w, struct store *st, int64_t org_id, int64_t devic
         .event = m->event, .subject = m->subject, .text = m->text, .payload = payload, .key = key};
     int rc = payload ? 0 : -NA_EINVAL;
     for (size_t i = 0; !rc && i < p->n; i++) {
-        snprintf(key, sizeof key, "device%lld:%s:u%lld", (long long)device_id, m->step,
+        /* Apart from alarms.c's "device<user id>" keys: a clash would drop a notice. */
+        snprintf(key, sizeof key, "dc09device%lld:%s:u%lld", (long long)device_id, m->step,
                  (long long)p->ids[i]);
         rc = notice_user(w, st, org_id, p->ids[i], &n, now, outbox);
     }
@@ -129,8 +130,8 @@ static int worker_name(struct store *st, int64_t org_id, int64_t worker_id, char
     return rc == -NA_ENOTFOUND ? 0 : rc;
 }
 
-/* Tells the device's managers (managers_of) about it, with the worker's name in the text
- * after lead. */
+/* Tells the device's managers (managers_of) about it, the worker's name added to the
+ * text. */
 static int tell_managers(struct watch *w, struct store *st, const struct device_row *d,
                          struct device_notice *m, int64_t now, struct id_list *outbox)
 {
