@@ -51,3 +51,8 @@ endforeach()
 # Source checks: banned calls and formatting (STYLE.md).
 add_test(NAME check.banned_calls COMMAND ${CMAKE_SOURCE_DIR}/scripts/check-banned ${CMAKE_SOURCE_DIR})
 add_test(NAME check.format COMMAND ${CMAKE_SOURCE_DIR}/scripts/check-format ${CMAKE_SOURCE_DIR})
+
+# Fuzzing: the DC-09 frame parser's libFuzzer target, briefly (20 s) from its seed corpus;
+# by hand for hours: scripts/fuzz-dc09 /tmp/fz 36000.
+add_test(NAME fuzz.dc09_frame COMMAND ${CMAKE_SOURCE_DIR}/scripts/fuzz-dc09 ${CMAKE_BINARY_DIR}/fuzz-dc09 20)
+set_tests_properties(fuzz.dc09_frame PROPERTIES TIMEOUT 300)
