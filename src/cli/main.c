@@ -15,7 +15,7 @@ static const struct cli_group *const groups[] = {
     &cmd_session_group,    &cmd_org_group,    &cmd_team_group,    &cmd_user_group,
     &cmd_apikey_group,     &cmd_visit_group,  &cmd_checkin_group, &cmd_watch_group,
     &cmd_escalation_group, &cmd_policy_group, &cmd_channel_group, &cmd_alert_group,
-    &cmd_alarm_group,
+    &cmd_alarm_group,      &cmd_device_group, &cmd_dc09_group,
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -37,15 +37,15 @@ static void print_usage(FILE *f)
           f);
     for (size_t i = 0; i < NGROUPS; i++)
         cli_print_group_synopses(f, groups[i]);
-    fputs("\nUSER is a user id or username, TEAM a team id or name, ALARM an alarm id. VISIT\n"
-          "is a visit id; left out, it is your only active visit. TIME is HH:MM (today, or\n"
-          "tomorrow when that has passed), +DURATION (+45m) or an RFC 3339 time; DURATION is\n"
-          "like 90s, 20m, 2h.\n"
+    fputs("\nUSER is a user id or username, TEAM a team id or name, ALARM an alarm id, DEVICE\n"
+          "a device id. VISIT is a visit id; left out, it is your only active visit. TIME is\n"
+          "HH:MM (today, or tomorrow when that has passed), +DURATION (+45m) or an RFC 3339\n"
+          "time; DURATION is like 90s, 20m, 2h.\n"
           "Times are printed in local time, with the date when not today.\n"
           "The token is $NOTALONE_TOKEN, else the one saved by 'notalone login' in\n"
           "$XDG_CONFIG_HOME/notalone/credentials.json (or ~/.config/notalone/...).\n\n"
           "exit status: 0 success, 1 the server answered an error, 2 usage error,\n"
-          "3 the server cannot be reached.\n",
+          "3 the server cannot be reached ('dc09 send': 0 ACK, 1 NAK or DUH, 2 no answer).\n",
           f);
 }
 
