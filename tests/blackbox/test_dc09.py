@@ -592,3 +592,43 @@ def test_killed_server_loses_no_acknowledged_event(server_factory):
     with rx.tcp() as t:
         acct = account_of(devices[0])
         assert_ack(t.ask(dc.build("NULL", 9999, acct, timestamp=rx.now())), 9999, acct)
+
+
+# -- settings ------------------------------------------------------------------------------
+
+
+def test_code_table_and_repeat_window_from_the_settings(server_factory):
+    codes = os.path.join(server_factory.tmp_root, "codes.json")
+    with open(codes, "w") as f:
+        f.write('{"contact_id": {"1602": "record", "1999": {"action": "amber", '
+                '"label": "Amber button"}}, "sia": {"ZZ": "test"}}')
+    port = free_port()
+    rx = Receiver(server_factory(extra_args=clock_args() + dc09_args(
+        port, "--dc09-codes", codes, "--dc09-repeat-window", "60s")), port)
+    crew = make_crew(rx.srv)
+    d = add_device(rx, crew)
+    acct = account_of(d)
+    first = dc.build("ADM-CID", 1, acct, "1999 00 007", timestamp=rx.now())
+    with rx.tcp() as t:
+        assert_ack(t.ask(first), 1, acct)
+        assert_ack(t.ask(dc.build("ADM-CID", 2, acct, "1602 00 000", timestamp=rx.now())), 2,
+                   acct)
+        assert_ack(t.ask(first), 1, acct)  # a repeat within the window
+    advance(rx.srv, 61)
+    with rx.tcp() as t:
+        assert_ack(t.ask(first), 1, acct)  # past the window: a new event
+    events = events_of(rx, crew.operator.token, d["id"])
+    assert [(e["seq"], e["code"], e["action"], e["label"]) for e in events] == [
+        (1, "1999", "amber", "Amber button"), (2, "1602", "record", "Periodic test"),
+        (1, "1999", "amber", "Amber button")], events
+
+
+@pytest.mark.parametrize("text", ['{"contact_id": {"1120": "explode"}}', "{not json",
+                                  '{"contact_id": {"1120": "red"}, "contact_id": {}}'])
+def test_server_refuses_a_bad_code_table(server_factory, text):
+    codes = os.path.join(server_factory.tmp_root, "codes-%d.json" % len(text))
+    with open(codes, "w") as f:
+        f.write(text)
+    srv = server_factory(start=False, extra_args=dc09_args(free_port(), "--dc09-codes", codes))
+    rc, err = srv.start_expect_exit()
+    assert rc != 0 and "setting=dc09_codes" in err, err
