@@ -54,9 +54,9 @@ class Tcp:
     def send(self, data):
         self.sock.sendall(data)
 
-    def frames(self, n):
+    def frames(self, n, timeout=TIMEOUT):
         """The next n answers (framed bytes); fails when they do not come in time."""
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + timeout
         while True:
             got, self.buf = dc.split_frames(self.buf)
             self.pending.extend(got)
@@ -69,11 +69,11 @@ class Tcp:
                 self.pending
             self.buf += chunk
 
-    def ask(self, frame, key=None):
+    def ask(self, frame, key=None, timeout=TIMEOUT):
         """Sends one message; returns its answer, parsed (and checks none came unasked)."""
         assert not self.pending and not self.buf, "answers nobody asked for: %r" % self.pending
         self.send(frame)
-        return dc.parse_answer(self.frames(1)[0], key=key)
+        return dc.parse_answer(self.frames(1, timeout)[0], key=key)
 
     def closed_by_server(self):
         """Whether the receiver closes the connection within TIMEOUT."""
@@ -345,6 +345,24 @@ def test_repeated_message_acknowledged_again_without_a_second_event(rx, crew):
         assert_ack(t.ask(dc.build("ADM-CID", 90, acct, "3302 00 000", timestamp=rx.now())),
                    90, acct)
     assert len(events_of(rx, crew.operator.token, d["id"])) == 2
+
+
+def test_busy_database_naks_and_the_retry_is_stored(rx, crew):
+    """A database that stays locked past the busy timeout (5 s) gets the message a NAK, so
+    that the transmitter sends it again; nothing was stored, and the retry is."""
+    d = add_device(rx, crew)
+    acct = account_of(d)
+    now = rx.now()
+    frame = dc.build("ADM-CID", 95, acct, "1302 00 000", timestamp=now)
+    with rx.srv.db.session() as conn, rx.tcp() as t:
+        conn.begin_write()
+        conn.execute("UPDATE devices SET updated_at = updated_at WHERE id = ?", d["id"])
+        assert_nak(t.ask(frame, timeout=20), now)
+        conn.execute("ROLLBACK")
+        assert events_of(rx, crew.operator.token, d["id"]) == []
+        assert_ack(t.ask(frame), 95, acct)
+    assert [e["seq"] for e in events_of(rx, crew.operator.token, d["id"])] == [95]
+    assert "event=dc09_batch_failed" in rx.srv.run.stderr()
 
 
 # -- what events do ------------------------------------------------------------------------
