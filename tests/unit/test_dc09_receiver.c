@@ -1,8 +1,9 @@
 /*
  * Tests of the DC-09 receiver's network side (dc09/receiver.h) over real loopback sockets,
- * in the mode without storage (a NULL store: parsed and answered, nothing stored), so that
- * they test framing, ordering, limits and stopping alone; storage is tested end to end by
- * tests/blackbox/test_dc09.py.
+ * mostly in the mode without storage (a NULL store: parsed and answered, nothing stored),
+ * so that they test framing, ordering, limits and stopping alone; storage is tested end to
+ * end by tests/blackbox/test_dc09.py, but for the writer's handling of a frame the database
+ * refuses, injected here with a trigger.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -24,8 +26,11 @@
 
 #include "dc09/frame.h"
 #include "dc09/receiver.h"
+#include "store/store_devices.h"
 #include "util/clock.h"
 #include "util/error.h"
+
+#include "store_test_db.h"
 
 #define T0      INT64_C(1795424400000) /* 2026-11-23T09:00:00Z */
 #define WAIT_MS 5000
@@ -224,7 +229,7 @@ static void test_split_byte_by_byte(void **state)
     start(fx);
     int fd = tcp_connect(fx);
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char buf[512];
     size_t n = frame(DC09_TOKEN_ADM_CID, 42, "1120 01 015", buf, sizeof buf);
     for (size_t i = 0; i < n; i++) {
@@ -410,6 +415,60 @@ static void test_stop_while_busy(void **state)
     }
 }
 
+/* A frame the database refuses (a trigger aborts its insert) is NAKed alone: the frames
+ * of its batch before and after it are stored and ACKed, in order. */
+static void test_refused_frame_alone_is_naked(void **state)
+{
+    struct fixture *fx = *state;
+    if (test_db_is_pg())
+        skip(); /* the trigger is SQLite's */
+    struct test_db db;
+    test_db_init(&db, "test_dc09_receiver");
+    struct store_config sc = test_db_config(&db, 2000);
+    sc.node = "test";
+    struct store *st;
+    int64_t org, dev;
+    assert_int_equal(store_open(&sc, &st), 0);
+    assert_int_equal(store_migrate(st, NULL), 0);
+    assert_int_equal(store_org_create(st, "Org", true, T0, &org), 0);
+    struct device_row d = {.organisation_id = org,
+                           .kind = "panel",
+                           .identifier = "P1",
+                           .dc09_account = "1234",
+                           .created_at = T0,
+                           .updated_at = T0};
+    assert_int_equal(store_device_create(st, &d, &dev), 0);
+    store_close(st);
+    test_db_exec(&db, "CREATE TRIGGER refuse BEFORE INSERT ON dc09_events WHEN NEW.seq = 13 "
+                      "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    fx->cfg.store = &sc;
+    start(fx);
+    int fd = tcp_connect(fx);
+    char buf[4096];
+    size_t n = 0;
+    for (unsigned seq = 11; seq <= 15; seq++)
+        n += frame(DC09_TOKEN_ADM_CID, seq, "1602 00 000", buf + n, sizeof buf - n);
+    send_all(fd, buf, n);
+    enum dc09_token tokens[5];
+    unsigned seqs[5];
+    assert_int_equal(read_answers(fd, 5, tokens, seqs), 5);
+    const unsigned want_seq[5] = {11, 12, 0, 14, 15};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(tokens[i], i == 2 ? DC09_TOKEN_NAK : DC09_TOKEN_ACK);
+        assert_int_equal(seqs[i], want_seq[i]);
+    }
+    close(fd);
+    struct dc09_receiver_stats s;
+    dc09_receiver_get_stats(fx->r, &s);
+    assert_int_equal(s.acks, 4);
+    assert_int_equal(s.naks, 1);
+    dc09_receiver_free(fx->r);
+    fx->r = NULL;
+    assert_int_equal(test_db_int(&db, "SELECT COUNT(*) FROM dc09_events"), 4);
+    assert_int_equal(test_db_int(&db, "SELECT COUNT(*) FROM dc09_events WHERE seq = 13"), 0);
+    test_db_fini(&db);
+}
+
 /* Bad settings and an address in use are refused. */
 static void test_bad_config(void **state)
 {
@@ -444,6 +503,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_while_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_frame_alone_is_naked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
