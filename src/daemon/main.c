@@ -108,20 +108,34 @@ static struct dc09_codes *load_dc09_codes(const struct config *cfg)
     return codes;
 }
 
-/* Starts the DC-09 receiver when --dc09-listen is set; NULL when it is not. Refuses to run
- * (exits) when it cannot bind. */
+/* Starts the watch (url, of size n, holds its public URL and must outlive it). */
+static void start_watch(const struct config *cfg, struct api *api, const struct store_config *sc,
+                        char *url, size_t n)
+{
+    struct watch_config wc = watch_settings(cfg, api->clock, sc, url, n);
+    int rc = watch_new(&wc, &api->watch);
+    if (!rc)
+        rc = watch_start(api->watch);
+    if (rc)
+        fatal("watch_failed", "code=%s", na_error_code(rc));
+}
+
+/* Starts the DC-09 receiver when --dc09-listen is set, with its code table in *codes
+ * (caller frees both after the receiver); NULL when it is not set. Refuses to run (exits)
+ * when it cannot bind. */
 static struct dc09_receiver *start_dc09(const struct config *cfg, const struct api *api,
-                                        const struct store_config *sc, struct dc09_codes *codes)
+                                        const struct store_config *sc, struct dc09_codes **codes)
 {
     if (!cfg->dc09_listen)
         return NULL;
+    *codes = load_dc09_codes(cfg);
     struct dc09_receiver_config rc_cfg;
     dc09_receiver_config_init(&rc_cfg);
     rc_cfg.listen = cfg->dc09_listen;
     rc_cfg.store = sc;
     rc_cfg.watch = api->watch;
     rc_cfg.clock = api->clock;
-    rc_cfg.ingest.codes = codes;
+    rc_cfg.ingest.codes = *codes;
     rc_cfg.ingest.repeat_window_ms = cfg->dc09_repeat_window_s * 1000;
     rc_cfg.max_connections = (size_t)cfg->dc09_max_connections;
     rc_cfg.max_per_source = (size_t)cfg->dc09_max_per_source;
@@ -172,14 +186,9 @@ static int serve(const struct config *cfg, struct store_config *sc, struct api *
     /* Every connection opened from here on tells the hub of its commits of events. */
     sc->on_events = stream_hub_wake;
     sc->on_events_arg = api->events;
-    struct watch_config wc = watch_settings(cfg, api->clock, sc, url, sizeof url);
-    rc = watch_new(&wc, &api->watch);
-    if (!rc)
-        rc = watch_start(api->watch);
-    if (rc)
-        fatal("watch_failed", "code=%s", na_error_code(rc));
-    struct dc09_codes *codes = cfg->dc09_listen ? load_dc09_codes(cfg) : NULL;
-    struct dc09_receiver *rx = start_dc09(cfg, api, sc, codes);
+    start_watch(cfg, api, sc, url, sizeof url);
+    struct dc09_codes *codes = NULL;
+    struct dc09_receiver *rx = start_dc09(cfg, api, sc, &codes);
     metrics_set_dc09(api->metrics, rx);
     struct server *srv;
     rc = server_start(&scfg, api, &srv);
