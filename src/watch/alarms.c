@@ -227,6 +227,22 @@ static const char *pack_worker_name(json_t *pack)
     return s ? s : "A worker";
 }
 
+/* The first line of an alarm's notices: what happened to whom. */
+static void alarm_subject(const struct alarm_row *a, const char *name, struct buf *subject)
+{
+    bool device = a->source && strcmp(a->source, "dc09") == 0;
+    if (a->clock.duress)
+        buf_appendf(subject, "SILENT ALARM (duress code): %s; do not call the worker openly", name);
+    else if (a->clock.kind == ALARM_AMBER)
+        buf_appendf(subject, "Amber alert deadline passed: %s", name);
+    else if (a->clock.kind == ALARM_OVERDUE && device)
+        buf_appendf(subject, "LOSS OF SIGNAL: %s's device has gone silent", name);
+    else if (a->clock.kind == ALARM_OVERDUE)
+        buf_appendf(subject, "OVERDUE: %s has not checked in and escalation reached the ARC", name);
+    else
+        buf_appendf(subject, "RED ALERT: %s needs help now", name);
+}
+
 /* Tells recipients r about alarm a with its pack (round step: "open", "renotify2", ...). */
 static int tell_alarm(struct watch *w, struct store *st, const struct alarm_row *a,
                       const struct alarm_settings *s, const struct recipients *r, const char *step,
@@ -241,16 +257,7 @@ static int tell_alarm(struct watch *w, struct store *st, const struct alarm_row 
     buf_init(&subject, 1024);
     buf_init(&text, TEXT_MAX);
     buf_appendf(&subject, "%s", lead ? lead : "");
-    if (a->clock.duress)
-        buf_appendf(&subject, "SILENT ALARM (duress code): %s; do not call the worker openly",
-                    name);
-    else if (a->clock.kind == ALARM_AMBER)
-        buf_appendf(&subject, "Amber alert deadline passed: %s", name);
-    else if (a->clock.kind == ALARM_OVERDUE)
-        buf_appendf(&subject, "OVERDUE: %s has not checked in and escalation reached the ARC",
-                    name);
-    else
-        buf_appendf(&subject, "RED ALERT: %s needs help now", name);
+    alarm_subject(a, name, &subject);
     buf_appendf(&text, "%s\n\nAlarm %lld, opened %s (%s). Claim it to take it.\n", subject.data,
                 (long long)a->id, time_format_iso(a->clock.opened_at, at, sizeof at), a->source);
     if (a->message)

@@ -783,6 +783,10 @@ static void test_job_silent_and_back(void **state)
     assert_int_equal(next.kind, JOB_ALARM);
     assert_int_equal(next.due_at, a.clock.renotify_at);
     alarm_row_fini(&a);
+    /* Its notices say what happened: a silent device, not a missed check-in. */
+    assert_true(count(f, "SELECT COUNT(*) FROM outbox WHERE event = 'alarm.notify' AND "
+                         "subject LIKE 'LOSS OF SIGNAL:%device has gone silent'") > 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE subject LIKE 'OVERDUE:%'"), 0);
     /* Lost: told once. */
     run_job(f, JOB_SILENT, f->dev, T0 + 30 * MIN, NULL);
     assert_int_equal(told(f, "device.signal_lost", f->manager), 1);
