@@ -676,7 +676,7 @@ static int list_events(struct cli *cli, const char *path, size_t max, json_t *al
             rc = cli_request(cli, true, "GET", page, NULL, &answer);
         if (rc)
             return rc;
-        json_t *events = json_object_get(answer, "events");
+        json_t *events = json_object_get(answer, "items");
         const json_t *next = json_object_get(answer, "next_before");
         if (!json_is_array(events) || (next && !json_is_null(next) && !json_is_integer(next))) {
             json_decref(answer);

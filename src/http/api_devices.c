@@ -782,7 +782,5 @@ int api_dc09_event_list(struct request *r)
         json_decref(items);
         return rc;
     }
-    return request_answer(r, 200,
-                          json_pack("{s:o,s:o}", "events", items, "next_before",
-                                    next ? json_integer((json_int_t)next) : json_null()));
+    return request_answer(r, 200, render_page(items, "next_before", next));
 }

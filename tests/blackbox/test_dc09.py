@@ -161,7 +161,7 @@ def account_of(device):
 def events_of(rx, token, device_id, link=True):
     body = ok(rx.srv.call("GET", "/api/v1/dc09/events?device_id=%d&link=%s&limit=200"
                           % (device_id, "true" if link else "false"), token=token))
-    return body["events"]
+    return body["items"]
 
 
 def alarms_of(rx, token, worker_id):
@@ -395,7 +395,7 @@ def test_unknown_account_is_stored_as_unassigned(rx, crew):
                    110, acct)
     body = ok(rx.srv.call("GET", "/api/v1/dc09/events?unassigned=true&limit=200",
                           token=crew.admin))
-    mine = [e for e in body["events"] if e["account"] == acct]
+    mine = [e for e in body["items"] if e["account"] == acct]
     assert len(mine) == 1 and mine[0]["device_id"] is None and mine[0]["seq"] == 110, mine
 
 
@@ -600,7 +600,7 @@ def test_killed_server_loses_no_acknowledged_event(server_factory):
         while True:
             body = ok(srv.call("GET", "/api/v1/dc09/events?device_id=%d&link=true&limit=200%s"
                                % (d["id"], before), token=srv.admin()))
-            stored.update(e["seq"] for e in body["events"])
+            stored.update(e["seq"] for e in body["items"])
             if body["next_before"] is None:
                 break
             before = "&before=%d" % body["next_before"]

@@ -515,13 +515,13 @@ def events(srv, crew, fleet):
 
 def event_ids(srv, token, query="", status=200):
     body = ok(srv.call("GET", "/api/v1/dc09/events" + query, token=token), status)
-    assert set(body) == {"events", "next_before"}, body
-    return [e["id"] for e in body["events"]]
+    assert set(body) == {"items", "next_before"}, body
+    return [e["id"] for e in body["items"]]
 
 
 def test_event_shape(srv, crew, events):
     body = ok(srv.call("GET", "/api/v1/dc09/events?limit=200", token=crew.operator.token))
-    by_id = {e["id"]: e for e in body["events"]}
+    by_id = {e["id"]: e for e in body["items"]}
     e = by_id[events.outsider]
     assert set(e) == EVENT_FIELDS, e
     assert e["device_id"] is not None and e["worker_id"] == crew.outsider.id
@@ -535,14 +535,14 @@ def test_event_shape(srv, crew, events):
     assert e["applied_at"] is None and e["alarm_id"] is None and e["verification"] is None
     # The worker has not consented to share their location: no coordinates.
     assert e["position"] is None
-    ids = [x["id"] for x in body["events"]]
+    ids = [x["id"] for x in body["items"]]
     assert ids == sorted(ids, reverse=True), "newest first"
 
 
 def test_position_only_with_consent(srv, crew, events):
     def position(token):
         body = ok(srv.call("GET", "/api/v1/dc09/events?limit=200", token=token))
-        return {e["id"]: e["position"] for e in body["events"]}[events.mine]
+        return {e["id"]: e["position"] for e in body["items"]}[events.mine]
     assert position(crew.operator.token) is None
     ok(srv.call("PUT", "/api/v1/me/alert-profile", token=crew.worker.token,
                 body={"location_consent": True}))
@@ -610,8 +610,8 @@ def test_event_filters_and_pages(srv, crew, events, fleet):
     for _ in range(100):
         q = "?limit=1&link=true" + ("&before=%d" % before if before else "")
         body = ok(srv.call("GET", "/api/v1/dc09/events" + q, token=token))
-        assert len(body["events"]) <= 1
-        pages.extend(e["id"] for e in body["events"])
+        assert len(body["items"]) <= 1
+        pages.extend(e["id"] for e in body["items"])
         before = body["next_before"]
         if before is None:
             break
@@ -630,7 +630,7 @@ def test_unassigned_events_for_the_host_organisations_operators(srv, crew, event
         assert not set(ids) & (events_all(events) - {events.unassigned})
     body = ok(srv.call("GET", "/api/v1/dc09/events?unassigned=true&limit=200",
                        token=crew.operator.token))
-    e = {x["id"]: x for x in body["events"]}[events.unassigned]
+    e = {x["id"]: x for x in body["items"]}[events.unassigned]
     assert e["device_id"] is None and e["worker_id"] is None and e["account"] == "FFFF01"
     assert e["position"] == {"latitude": 52.0, "longitude": 0.1}, "nobody's location"
     for token in (crew.lsms.token, crew.sm.token, crew.lm.token, crew.worker.token,
@@ -651,7 +651,7 @@ def test_deleted_device_keeps_its_events(srv, crew):
                   code="1601")
     ok(srv.call("DELETE", "/api/v1/devices/%d" % d["id"], token=crew.admin), 204)
     body = ok(srv.call("GET", "/api/v1/dc09/events?limit=200", token=crew.operator.token))
-    kept = {x["id"]: x for x in body["events"]}[e]
+    kept = {x["id"]: x for x in body["items"]}[e]
     assert kept["device_id"] is None and kept["worker_id"] == crew.outsider.id
 
 
