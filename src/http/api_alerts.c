@@ -149,21 +149,6 @@ static int read_position(struct request *r, const char *at_key, bool required, s
 
 /* ---- rendering ---- */
 
-static void set_time(json_t *o, const char *key, int64_t ms)
-{
-    json_object_set_new(o, key, ms ? render_time(ms) : json_null());
-}
-
-static void set_id(json_t *o, const char *key, int64_t id)
-{
-    json_object_set_new(o, key, id ? json_integer((json_int_t)id) : json_null());
-}
-
-static void set_str(json_t *o, const char *key, const char *s)
-{
-    json_object_set_new(o, key, s ? json_string(s) : json_null());
-}
-
 /* {"latitude", "longitude", "accuracy", "at"} or null. */
 static json_t *render_position(const struct position *p)
 {
@@ -171,7 +156,7 @@ static json_t *render_position(const struct position *p)
         return json_null();
     json_t *o = json_pack("{s:f,s:f}", "latitude", p->latitude, "longitude", p->longitude);
     json_object_set_new(o, "accuracy", p->accuracy_m > 0 ? json_real(p->accuracy_m) : json_null());
-    set_time(o, "at", p->at);
+    render_set_time(o, "at", p->at);
     return o;
 }
 
@@ -186,15 +171,15 @@ static json_t *render_amber(const struct amber_row *a, bool show_location, bool 
     json_t *o = json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)a->id, "worker_id",
                           (json_int_t)a->worker_id, "status", a->status ? a->status : "", "state",
                           amber_state_name(a->state));
-    set_id(o, "visit_id", a->visit_id);
-    set_str(o, "alert_id", a->alert_id);
+    render_set_id(o, "visit_id", a->visit_id);
+    render_set_str(o, "alert_id", a->alert_id);
     json_object_set_new(o, "location", show_location ? render_position(&a->position) : json_null());
     json_object_set_new(o, "location_shared", json_boolean(show_location));
-    set_time(o, "deadline_at", a->deadline_at);
-    set_time(o, "cleared_at", a->cleared_at);
+    render_set_time(o, "deadline_at", a->deadline_at);
+    render_set_time(o, "cleared_at", a->cleared_at);
     if (show_alarm)
-        set_id(o, "alarm_id", a->alarm_id);
-    set_time(o, "created_at", a->created_at);
+        render_set_id(o, "alarm_id", a->alarm_id);
+    render_set_time(o, "created_at", a->created_at);
     return o;
 }
 
@@ -203,9 +188,9 @@ static json_t *render_device(const struct alert_profile *p)
     json_t *o = json_object();
     json_object_set_new(o, "battery_pct",
                         p->battery_pct >= 0 ? json_integer(p->battery_pct) : json_null());
-    set_time(o, "battery_at", p->battery_at);
-    set_time(o, "tested_at", p->device_tested_at);
-    set_time(o, "test_due_at", p->test_due_at);
+    render_set_time(o, "battery_at", p->battery_at);
+    render_set_time(o, "tested_at", p->device_tested_at);
+    render_set_time(o, "test_due_at", p->test_due_at);
     return o;
 }
 
@@ -214,7 +199,7 @@ static json_t *render_profile(const struct alert_profile *p)
 {
     json_t *o = json_pack("{s:b,s:b,s:b}", "has_code", p->code_hash != NULL, "has_duress_code",
                           p->duress_hash != NULL, "location_consent", p->location_consent);
-    set_time(o, "consent_changed_at", p->consent_changed_at);
+    render_set_time(o, "consent_changed_at", p->consent_changed_at);
     json_object_set_new(o, "device", render_device(p));
     return o;
 }
@@ -778,7 +763,7 @@ int api_position_add(struct request *r)
     if (rc)
         return rc;
     json_t *o = json_pack("{s:o}", "received_at", render_time(r->now));
-    set_id(o, "visit_id", p.visit_id);
+    render_set_id(o, "visit_id", p.visit_id);
     return request_answer(r, 201, o);
 }
 

@@ -312,21 +312,6 @@ static int apply_input(struct request *r, const struct device_input *in, struct 
 
 /* ---- rendering ---- */
 
-static void set_time(json_t *o, const char *key, int64_t ms)
-{
-    json_object_set_new(o, key, ms ? render_time(ms) : json_null());
-}
-
-static void set_id(json_t *o, const char *key, int64_t id)
-{
-    json_object_set_new(o, key, id ? json_integer((json_int_t)id) : json_null());
-}
-
-static void set_str(json_t *o, const char *key, const char *s)
-{
-    json_object_set_new(o, key, s ? json_string(s) : json_null());
-}
-
 static json_t *render_dc09(const struct device_row *d)
 {
     if (!d->dc09_account)
@@ -341,7 +326,7 @@ static json_t *render_supervision(const struct device_row *d)
         return json_null();
     json_t *o = json_pack("{s:I,s:b}", "interval_s", (json_int_t)(d->supervision_ms / 1000),
                           "alarm", d->supervision_alarm);
-    set_time(o, "due_at", d->silent_due_at);
+    render_set_time(o, "due_at", d->silent_due_at);
     return o;
 }
 
@@ -349,23 +334,23 @@ static json_t *render_supervision(const struct device_row *d)
 static json_t *render_device(const struct device_row *d)
 {
     json_t *o = json_pack("{s:I}", "id", (json_int_t)d->id);
-    set_str(o, "kind", d->kind);
-    set_str(o, "identifier", d->identifier);
-    set_str(o, "label", d->label);
-    set_str(o, "phone", d->phone);
-    set_id(o, "worker_id", d->worker_id);
-    set_time(o, "issued_at", d->issued_at);
+    render_set_str(o, "kind", d->kind);
+    render_set_str(o, "identifier", d->identifier);
+    render_set_str(o, "label", d->label);
+    render_set_str(o, "phone", d->phone);
+    render_set_id(o, "worker_id", d->worker_id);
+    render_set_time(o, "issued_at", d->issued_at);
     json_object_set_new(o, "dc09", render_dc09(d));
     json_object_set_new(o, "supervision", render_supervision(d));
-    set_time(o, "last_contact_at", d->last_contact_at);
-    set_time(o, "last_test_at", d->last_test_at);
+    render_set_time(o, "last_contact_at", d->last_contact_at);
+    render_set_time(o, "last_test_at", d->last_test_at);
     json_t *battery = json_pack("{s:b}", "low", d->battery_low);
-    set_time(battery, "at", d->battery_at);
+    render_set_time(battery, "at", d->battery_at);
     json_object_set_new(o, "battery", battery);
-    set_str(o, "signal", d->lost_at ? "lost" : d->supervision_ms ? "ok" : "unsupervised");
-    set_time(o, "lost_at", d->lost_at);
-    set_time(o, "created_at", d->created_at);
-    set_time(o, "updated_at", d->updated_at);
+    render_set_str(o, "signal", d->lost_at ? "lost" : d->supervision_ms ? "ok" : "unsupervised");
+    render_set_time(o, "lost_at", d->lost_at);
+    render_set_time(o, "created_at", d->created_at);
+    render_set_time(o, "updated_at", d->updated_at);
     return o;
 }
 
@@ -373,38 +358,38 @@ static json_t *render_device(const struct device_row *d)
 static json_t *render_event(const struct dc09_event_row *e, bool show_position)
 {
     json_t *o = json_pack("{s:I}", "id", (json_int_t)e->id);
-    set_id(o, "device_id", e->device_id);
-    set_id(o, "worker_id", e->worker_id);
-    set_str(o, "account", e->account);
-    set_str(o, "receiver", e->receiver);
-    set_str(o, "prefix", e->prefix);
-    set_str(o, "token", e->token);
+    render_set_id(o, "device_id", e->device_id);
+    render_set_id(o, "worker_id", e->worker_id);
+    render_set_str(o, "account", e->account);
+    render_set_str(o, "receiver", e->receiver);
+    render_set_str(o, "prefix", e->prefix);
+    render_set_str(o, "token", e->token);
     json_object_set_new(o, "encrypted", json_boolean(e->encrypted));
     json_object_set_new(o, "seq", json_integer(e->seq));
-    set_str(o, "code", e->code);
-    set_str(o, "zone", e->zone);
-    set_str(o, "action", e->action);
-    set_str(o, "label", e->label);
-    set_str(o, "data", e->data);
+    render_set_str(o, "code", e->code);
+    render_set_str(o, "zone", e->zone);
+    render_set_str(o, "action", e->action);
+    render_set_str(o, "label", e->label);
+    render_set_str(o, "data", e->data);
     json_object_set_new(
         o, "position",
         e->has_position && show_position
             ? json_pack("{s:f,s:f}", "latitude", e->latitude, "longitude", e->longitude)
             : json_null());
-    set_time(o, "event_at", e->event_at);
-    set_time(o, "sent_at", e->sent_at);
-    set_str(o, "verification", e->verification);
+    render_set_time(o, "event_at", e->event_at);
+    render_set_time(o, "sent_at", e->sent_at);
+    render_set_str(o, "verification", e->verification);
     json_t *extra = e->extra ? json_loads(e->extra, JSON_REJECT_DUPLICATES, NULL) : NULL;
     if (extra && !json_is_object(extra)) {
         json_decref(extra);
         extra = NULL;
     }
     json_object_set_new(o, "extra", extra ? extra : json_null());
-    set_str(o, "transport", e->transport);
-    set_str(o, "peer", e->peer);
-    set_time(o, "received_at", e->received_at);
-    set_time(o, "applied_at", e->applied_at);
-    set_id(o, "alarm_id", e->alarm_id);
+    render_set_str(o, "transport", e->transport);
+    render_set_str(o, "peer", e->peer);
+    render_set_time(o, "received_at", e->received_at);
+    render_set_time(o, "applied_at", e->applied_at);
+    render_set_id(o, "alarm_id", e->alarm_id);
     return o;
 }
 

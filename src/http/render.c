@@ -31,6 +31,21 @@ json_t *render_time(int64_t ms)
     return json_string(time_format_iso(ms, text, sizeof text));
 }
 
+void render_set_time(json_t *o, const char *key, int64_t ms)
+{
+    json_object_set_new(o, key, ms ? render_time(ms) : json_null());
+}
+
+void render_set_id(json_t *o, const char *key, int64_t id)
+{
+    json_object_set_new(o, key, id_or_null(id));
+}
+
+void render_set_str(json_t *o, const char *key, const char *s)
+{
+    json_object_set_new(o, key, str_or_null(s));
+}
+
 json_t *render_org(const struct org_row *o)
 {
     return json_pack("{s:I,s:s,s:b,s:o}", "id", (json_int_t)o->id, "name", o->name, "is_host",

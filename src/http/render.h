@@ -14,6 +14,10 @@
  * caller owns. Times become RFC 3339 strings, absent values null.
  */
 json_t *render_time(int64_t ms);
+/* Sets o[key] to the time ms, the id or the string s (copied), or null when 0 or NULL. */
+void render_set_time(json_t *o, const char *key, int64_t ms);
+void render_set_id(json_t *o, const char *key, int64_t id);
+void render_set_str(json_t *o, const char *key, const char *s);
 json_t *render_org(const struct org_row *o);
 json_t *render_team(const struct team_row *t);
 json_t *render_vehicle(const struct vehicle_row *v);
