@@ -80,8 +80,8 @@ static int take_key(const char *text, struct cmd_dc09_key *out)
     size_t n = strlen(text);
     if (n > CMD_DC09_KEY_MAX || dc09_key_parse(text, out->bytes, &out->len) != 0)
         return -NA_EINVAL;
-    for (size_t i = 0; i <= n; i++)
-        out->hex[i] = (char)(text[i] >= 'a' && text[i] <= 'f' ? text[i] - 'a' + 'A' : text[i]);
+    dc09_upper(text, n, out->hex);
+    out->hex[n] = '\0';
     return 0;
 }
 
@@ -157,19 +157,6 @@ struct send {
     size_t frame_len;
 };
 
-/* min..max hex digits. */
-static bool hex_field(const char *s, size_t min, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < min || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-              (s[i] >= 'A' && s[i] <= 'F')))
-            return false;
-    return true;
-}
-
 static bool printable(const char *s)
 {
     for (; *s; s++)
@@ -217,13 +204,14 @@ static int send_header(struct cli *cli, const struct cli_command *cmd, const str
     int64_t seq = 1;
     if (!a->value[S_ACCOUNT])
         return cli_usage_error(cli, cmd, "missing --account");
-    if (!hex_field(a->value[S_ACCOUNT], 3, 16))
+    if (!dc09_account_ok(a->value[S_ACCOUNT], strlen(a->value[S_ACCOUNT])))
         return cli_usage_error(cli, cmd, "--account must be 3 to 16 hex digits");
     if (a->value[S_SEQ] && parse_int64(slice_of(a->value[S_SEQ]), 0, 9999, &seq))
         return cli_usage_error(cli, cmd, "--seq must be a number from 0 to 9999");
-    if (a->value[S_RECEIVER] && !hex_field(a->value[S_RECEIVER], 1, 6))
+    if (a->value[S_RECEIVER] &&
+        !dc09_hex_ok(a->value[S_RECEIVER], strlen(a->value[S_RECEIVER]), 1, 6))
         return cli_usage_error(cli, cmd, "--receiver must be 1 to 6 hex digits");
-    if (a->value[S_PREFIX] && !hex_field(a->value[S_PREFIX], 1, 6))
+    if (a->value[S_PREFIX] && !dc09_hex_ok(a->value[S_PREFIX], strlen(a->value[S_PREFIX]), 1, 6))
         return cli_usage_error(cli, cmd, "--prefix must be 1 to 6 hex digits");
     s->b.account = a->value[S_ACCOUNT];
     s->b.seq = (unsigned)seq;
@@ -572,7 +560,8 @@ static int show_answer(struct cli *cli, const struct send *s, const struct answe
     struct dc09_frame f;
     char echo[64];
     int rc = dc09_frame_parse(a->buf + a->span.skip, a->span.len, &f);
-    if (rc == DC09_OK)
+    /* A NAK echoes nothing: the standard gives it sequence 0000 and account 0. */
+    if (rc == DC09_OK && f.token != DC09_TOKEN_NAK)
         check_echo(s, &f);
     if (rc == DC09_OK && f.token == DC09_TOKEN_ACK) {
         print_ack(s, &f);

@@ -267,7 +267,8 @@ static int read_json(struct dc09_codes *c, const char *json, char *err, size_t n
         }
         if (read_section(v, cid, cid ? &c->cid : &c->sia, cid ? &c->n_cid : &c->n_sia, err, n) < 0)
             goto done;
-        /* Kept sorted after each section: entry_find in the next one relies on it. */
+        /* Sorted for entry_find's bsearch in dc09_codes_lookup; loading itself finds
+         * codes linearly (entry_label, entry_set), so the order matters only once loaded. */
         qsort(cid ? c->cid : c->sia, cid ? c->n_cid : c->n_sia, sizeof(struct entry), entry_cmp);
     }
     rc = 0;

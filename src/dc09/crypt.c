@@ -83,6 +83,27 @@ void dc09_hex_upper(const uint8_t *p, size_t n, char *out)
     }
 }
 
+bool dc09_hex_ok(const char *s, size_t len, size_t min, size_t max)
+{
+    if (len < min || len > max)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (dc09_hex_value(s[i]) < 0)
+            return false;
+    return true;
+}
+
+bool dc09_account_ok(const char *s, size_t len)
+{
+    return dc09_hex_ok(s, len, 3, 16);
+}
+
+void dc09_upper(const char *s, size_t len, char *out)
+{
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i]);
+}
+
 int dc09_key_parse(const char *hex, uint8_t key[32], size_t *key_len)
 {
     if (!hex)
@@ -344,19 +365,10 @@ int dc09_answer_duh(const struct dc09_frame *f, char *out, size_t *out_len)
     return frame_wrap(text, m.len, f->crc_binary, out, DC09_ANSWER_MAX, out_len);
 }
 
-/* Whether s is min..max hex digits. */
+/* Whether s (may be NULL) is min..max hex digits. */
 static bool hex_field(const char *s, size_t min, size_t max)
 {
-    if (!s)
-        return false;
-    size_t n = strnlen(s, max + 1);
-    if (n < min || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (dc09_hex_value(s[i]) < 0)
-            return false;
-    }
-    return true;
+    return s && dc09_hex_ok(s, strnlen(s, max + 1), min, max);
 }
 
 /* Whether s is printable ASCII, at most max characters, none of the characters in not. */
@@ -377,7 +389,7 @@ static bool build_valid(const struct dc09_build *b)
     if (b->token != DC09_TOKEN_SIA_DCS && b->token != DC09_TOKEN_ADM_CID &&
         b->token != DC09_TOKEN_NULL)
         return false;
-    if (b->seq > 9999 || !hex_field(b->account, 3, 16))
+    if (b->seq > 9999 || !b->account || !dc09_account_ok(b->account, strnlen(b->account, 17)))
         return false;
     if (b->receiver && !hex_field(b->receiver, 1, 6))
         return false;

@@ -166,6 +166,14 @@ bool dc09_timestamp_ok(int64_t t, int64_t now, int64_t past_ms, int64_t future_m
  * or 32. -1 when malformed. */
 int dc09_key_parse(const char *hex, uint8_t key[32], size_t *key_len);
 
+/* Whether s[0..len) is min..max hex digits (either case). */
+bool dc09_hex_ok(const char *s, size_t len, size_t min, size_t max);
+/* Whether s[0..len) is an account number: 3 to 16 hex digits (either case). */
+bool dc09_account_ok(const char *s, size_t len);
+/* Copies s[0..len) to out (len characters, not NUL-terminated; out may be s), its
+ * lower-case letters in upper case: how accounts and keys are stored and compared. */
+void dc09_upper(const char *s, size_t len, char *out);
+
 /* The CRC of p[0..n). */
 uint16_t dc09_crc16(const void *p, size_t n);
 

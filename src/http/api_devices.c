@@ -23,8 +23,6 @@
 
 #define IDENTIFIER_MAX    64
 #define LABEL_MAX         100
-#define ACCOUNT_MIN       3
-#define ACCOUNT_MAX       16
 #define SUPERVISION_MIN_S 60
 #define SUPERVISION_MAX_S (7LL * 24 * 3600)
 /* Those who see every device and DC-09 event of their organisation: the alarm handlers'. */
@@ -61,20 +59,9 @@ static int check_label(const char *s)
     return validate_text(s, 1, LABEL_MAX);
 }
 
-static bool is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static int check_account(const char *s)
 {
-    size_t n = strlen(s);
-    if (n < ACCOUNT_MIN || n > ACCOUNT_MAX)
-        return -NA_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!is_hex(s[i]))
-            return -NA_EINVAL;
-    return 0;
+    return dc09_account_ok(s, strlen(s)) ? 0 : -NA_EINVAL;
 }
 
 /* 32, 48 or 64 hex characters (AES-128, -192, -256); the bytes read are wiped. */
@@ -211,9 +198,8 @@ static void set_text(char **dst, const char *s, bool upper)
         sodium_memzero(*dst, strlen(*dst));
     free(*dst);
     *dst = s ? xstrdup(s) : NULL;
-    for (char *p = *dst; upper && p && *p; p++)
-        if (*p >= 'a' && *p <= 'z')
-            *p = (char)(*p - 'a' + 'A');
+    if (upper && *dst)
+        dc09_upper(*dst, strlen(*dst), *dst);
 }
 
 /* device_row_fini, the key wiped first. */

@@ -456,7 +456,7 @@ static const char *const scripts[] = {
     /* 7: devices and what they send over SIA DC-09. */
     /* A device issued to a worker (or to nobody yet). dc09_account is unique on the
      * server: a frame names no organisation, only its account. dc09_key is the AES key in
-     * hex; it never leaves the server. silent_due_at is due work (DUE_DEVICE_SILENT):
+     * hex; it never leaves the server. silent_due_at is due work (DUE_SILENT):
      * last contact plus the supervision interval while in contact; lost_at is set once
      * the loss of signal was told, until the device is heard again. */
     "CREATE TABLE devices (\n"

@@ -371,6 +371,19 @@ def test_nak_with_the_receivers_time(receiver, udp):
     assert out == ("NAK: receiver time 09:35:15 11-23-2026 (this computer's time "
                    "09:30:15 11-23-2026: the message's timestamp is outside the receiver's "
                    "window)\n"), out
+    assert err == "", err
+
+
+@pytest.mark.parametrize("udp", [False, True])
+def test_nak_echoing_nothing_is_no_answer_for_another_message(receiver, udp):
+    """A NAK carries sequence 0000 and account 0 as the standard frames it: that is no sign
+    of an answer to another message."""
+    r = receiver(lambda f: dc.answer("NAK", timestamp=NOW))
+    rc, out, err = send_to(r, "--account", "1234AB", "--data", "1602 00 000", "--seq", "42",
+                           udp=udp)
+    assert rc == 1, (rc, out, err)
+    assert out.startswith("NAK: receiver time 09:30:15 11-23-2026"), out
+    assert err == "", err
 
 
 # Receiver clock minus ours (s), whether the message was encrypted, and whether the client
@@ -499,6 +512,7 @@ def test_send_to_notaloned(live):
     assert rc == 1, (rc, out, err)
     assert out.startswith("NAK: receiver time %s" % when.strftime("%H:%M:%S %m-%d-%Y")), out
     assert "outside the receiver's window" in out
+    assert err == "", err
 
     op = Cli(live)
     events = op.json("dc09", "events", "--device", str(dev["id"]), "--link",
