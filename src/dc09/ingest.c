@@ -1,9 +1,10 @@
 /*
  * One received DC-09 frame into storage (ingest.h). It runs on the receiver's writer
  * thread for every frame of a batch, inside the batch's transaction, tens of thousands of
- * times a second: per frame one device read, one repeat lookup, one insert and one device
- * update, nothing else. Whatever the event asks of the watch (an alarm, a notice) is left
- * to a scheduler job through the event's pending_at, so that the frame's cost stays flat.
+ * times a second: per frame one device read, one repeat lookup, one insert (none for a
+ * repeat) and one device update, nothing else. Whatever the event asks of the watch (an
+ * alarm, a notice) is left to a scheduler job through the event's pending_at, so that the
+ * frame's cost stays flat.
  */
 #include "dc09/ingest.h"
 
@@ -140,8 +141,8 @@ static int read_payload(const struct dc09_ingest_config *cfg, const struct devic
 /* Whether the event's action is left to the watch (pending_at). */
 static bool event_pending(const struct device_row *d, enum dc09_action a)
 {
-    if (!d)
-        return false; /* unassigned: nobody to act for */
+    if (!d) /* unassigned: no alarm to open, but a panic must still reach someone */
+        return a == DC09_ACTION_RED || a == DC09_ACTION_DURESS;
     if (d->lost_at)
         return true; /* its return is told by the job */
     switch (a) {
@@ -194,18 +195,34 @@ static void event_fill(struct ingest_msg *m, const struct device_row *d, const c
     e->pending_at = event_pending(d, m->meaning.action) ? now : 0;
 }
 
-/* What the message tells of its device: in contact, supervised, tested, its battery. */
-static void device_heard(struct device_row *d, enum dc09_action a, int64_t now)
+/* Any message, a repeat too, is contact: the device is heard, its check moves on. */
+static void device_contact(struct device_row *d, int64_t now)
 {
     d->last_contact_at = now;
     /* A lost device stays unsupervised until the job has told its return. */
     d->silent_due_at = d->supervision_ms && !d->lost_at ? now + d->supervision_ms : 0;
+}
+
+/* What the message tells of its device: in contact, supervised, tested, its battery. */
+static void device_heard(struct device_row *d, enum dc09_action a, int64_t now)
+{
+    device_contact(d, now);
     if (a == DC09_ACTION_LINK || a == DC09_ACTION_TEST)
         d->last_test_at = now;
     if (a == DC09_ACTION_BATTERY_LOW || a == DC09_ACTION_BATTERY_OK) {
         d->battery_low = a == DC09_ACTION_BATTERY_LOW;
         d->battery_at = now;
     }
+}
+
+/* Writes device d's new state (one statement); out gets its next check. */
+static int device_write(struct store *st, const struct device_row *d,
+                        struct dc09_ingest_result *out)
+{
+    int rc = store_device_contact(st, d);
+    out->device_id = d->id;
+    out->silent_due_at = d->silent_due_at;
+    return rc;
 }
 
 /* Stores the event of m and its device's new state; out gets what to schedule. */
@@ -222,10 +239,32 @@ static int store_message(struct store *st, struct ingest_msg *m, struct device_r
     if (rc || !d)
         return rc;
     device_heard(d, m->meaning.action, now);
-    rc = store_device_contact(st, d);
-    out->device_id = d->id;
-    out->silent_due_at = d->silent_due_at;
-    return rc;
+    return device_write(st, d, out);
+}
+
+/* A repeat stores nothing, but its device is sending: a transmitter that retries because
+ * our ACKs do not reach it must not be declared lost meanwhile. */
+static int store_repeat(struct store *st, struct device_row *d, int64_t now,
+                        struct dc09_ingest_result *out)
+{
+    if (!d)
+        return 0;
+    device_contact(d, now);
+    return device_write(st, d, out);
+}
+
+/* device_row_fini, the key wiped first: every lookup reads it, needed or not. */
+static void device_done(struct device_row *d)
+{
+    if (d->dc09_key)
+        sodium_memzero(d->dc09_key, strlen(d->dc09_key));
+    device_row_fini(d);
+}
+
+/* The answers a transmitter reads: sent to a receiver they are no message to store. */
+static bool answer_token(enum dc09_token t)
+{
+    return t == DC09_TOKEN_ACK || t == DC09_TOKEN_NAK || t == DC09_TOKEN_DUH;
 }
 
 /* The frame's header into m->f, and the NAK every frame can fall back on. */
@@ -266,6 +305,8 @@ int dc09_ingest(struct store *st, const struct dc09_ingest_config *cfg, const ui
     m.key_len = 0;
     m.code_index = 0;
     int v = read_frame(p, len, bad_length, &m, now, out);
+    if (v == DC09_OK && answer_token(m.f.token))
+        v = DC09_ETOKEN;
     if (v != DC09_OK) {
         refuse(out, &m.f, v == DC09_ETOKEN ? DC09_TOKEN_DUH : DC09_TOKEN_NAK, v);
         return 0;
@@ -285,12 +326,14 @@ int dc09_ingest(struct store *st, const struct dc09_ingest_config *cfg, const ui
     rc = store_dc09_event_repeat(st, m.f.account_norm, (int)m.f.seq, m.digest,
                                  now - cfg->repeat_window_ms, &repeat);
     out->repeat = !rc && repeat;
-    if (!rc && !repeat)
+    if (!rc && repeat)
+        rc = store_repeat(st, known ? &d : NULL, now, out);
+    else if (!rc)
         rc = store_message(st, &m, known ? &d : NULL, transport, peer, now, out);
     if (!rc)
         acknowledge(cfg, &m, now, out);
 done:
-    device_row_fini(&d);
+    device_done(&d);
     sodium_memzero(m.key, sizeof m.key);
     return rc;
 }

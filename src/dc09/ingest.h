@@ -34,7 +34,7 @@ struct dc09_ingest_result {
     size_t reply_len;
     char nak[DC09_ANSWER_MAX]; /* to send instead when it does not commit */
     size_t nak_len;
-    bool repeat;           /* acknowledged again; nothing stored */
+    bool repeat;           /* acknowledged again; no event stored, only the device's contact */
     int64_t event_id;      /* the stored event; 0: none */
     int64_t pending_at;    /* the event's action is due (watch_dc09_event_changed); 0 */
     int64_t device_id;     /* the device heard from; 0: none */
@@ -44,13 +44,17 @@ struct dc09_ingest_result {
 /*
  * In the caller's transaction: reads frame p[0..len) (as dc09_frame_next found it;
  * bad_length as it said), looks up its account's device, decrypts, checks the timestamp,
- * and stores the event (unless a repeat) with the device's contact, test and battery
- * state. Refusals are answers: a wrong CRC or length, a malformed field, a stale or missing
- * timestamp on an encrypted message, or a key that does not open it: NAK; an unknown id
- * token, an encrypted message from an account without key, or a plain one from an account
- * that requires encryption: DUH; the result then holds no event. A storage failure is
- * returned (the caller rolls back and sends every frame of the batch its nak).
- * transport is "tcp" or "udp"; peer (may be NULL) the sender's "HOST:PORT".
+ * and stores the event with the device's contact, test and battery state (a repeat: only
+ * its contact). Refusals are answers: a wrong CRC or length, a malformed field, a stale or
+ * missing timestamp on an encrypted message, or a key that does not open it: NAK; an
+ * unknown id token or an answer's (ACK, NAK, DUH: DC09_ETOKEN), an encrypted message from
+ * an account without key, or a plain one from an account that requires encryption: DUH;
+ * the result then holds no event. A storage failure is
+ * returned, with out->nak filled once the header was read, and the caller rolls back (the
+ * receiver's writer then NAKs the refused frame alone and stores the rest of its batch
+ * again without it; the whole batch is NAKed only when the database is busy or the commit
+ * fails). now is the frame's receipt time; transport is "tcp" or "udp"; peer (may be NULL)
+ * the sender's "HOST:PORT".
  */
 int dc09_ingest(struct store *st, const struct dc09_ingest_config *cfg, const uint8_t *p,
                 size_t len, bool bad_length, const char *transport, const char *peer, int64_t now,

@@ -24,16 +24,9 @@
 #define TEXT_MAX      (64u * 1024)
 #define DEVICE_NAG_MS DAY_MS
 
-/* Who one or several path steps tell: users (each once) and channels. */
-struct recipients {
-    int64_t worker_id; /* never told */
-    int64_t *users;
-    size_t n_users;
-    int64_t *channels;
-    size_t n_channels;
-};
+/* ---- recipients (watch_internal.h): whom alarms and device notices tell ---- */
 
-static void recipients_fini(struct recipients *r)
+void recipients_fini(struct recipients *r)
 {
     free(r->users);
     free(r->channels);
@@ -70,7 +63,7 @@ static int role_users(struct store *st, int64_t org_id, unsigned role, struct re
     return rc;
 }
 
-static int one_user(struct store *st, int64_t org_id, int64_t user_id, struct recipients *r)
+int recipients_user(struct store *st, int64_t org_id, int64_t user_id, struct recipients *r)
 {
     struct user_row u = {0};
     int rc = store_user_get(st, org_id, user_id, &u);
@@ -80,7 +73,8 @@ static int one_user(struct store *st, int64_t org_id, int64_t user_id, struct re
     return rc == -NA_ENOTFOUND ? 0 : rc;
 }
 
-static int line_managers(struct store *st, int64_t org_id, int64_t worker_id, struct recipients *r)
+int recipients_line_managers(struct store *st, int64_t org_id, int64_t worker_id,
+                             struct recipients *r)
 {
     int64_t *ids = NULL;
     size_t n = 0;
@@ -91,31 +85,56 @@ static int line_managers(struct store *st, int64_t org_id, int64_t worker_id, st
     return rc;
 }
 
+int recipients_first_role(struct store *st, int64_t org_id, const unsigned *roles, size_t n,
+                          struct recipients *r)
+{
+    size_t added = 0;
+    int rc = 0;
+    for (size_t i = 0; !rc && !added && i < n; i++)
+        rc = role_users(st, org_id, roles[i], r, &added);
+    return rc;
+}
+
+int recipients_operators(struct store *st, int64_t org_id, struct recipients *r)
+{
+    static const unsigned path[] = {ROLE_OPERATOR, ROLE_SENIOR_MANAGER, ROLE_ADMIN};
+    return recipients_first_role(st, org_id, path, sizeof path / sizeof path[0], r);
+}
+
+int recipients_notify(struct watch *w, struct store *st, int64_t org_id, const struct recipients *r,
+                      const struct notice *n, const char *key_base, int64_t now,
+                      struct id_list *outbox)
+{
+    char key[192];
+    struct notice keyed = *n;
+    keyed.key = key;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < r->n_users; i++) {
+        snprintf(key, sizeof key, "%s:u%lld", key_base, (long long)r->users[i]);
+        rc = notice_user(w, st, org_id, r->users[i], &keyed, now, outbox);
+    }
+    return rc;
+}
+
 /* Adds whom step p tells for alarm a (v: its visit, or NULL). */
 static int step_recipients(struct store *st, const struct alarm_row *a, const struct visit_row *v,
                            const struct alarm_path_step *p, struct recipients *r)
 {
     int64_t org = a->organisation_id;
-    size_t added = 0;
-    int rc = 0;
     switch (p->contact) {
     case PATH_OPERATORS:
         /* Someone is always told: without operators, the senior managers, then admins. */
-        rc = role_users(st, org, ROLE_OPERATOR, r, &added);
-        if (!rc && !added)
-            rc = role_users(st, org, ROLE_SENIOR_MANAGER, r, &added);
-        if (!rc && !added)
-            rc = role_users(st, org, ROLE_ADMIN, r, &added);
-        return rc;
+        return recipients_operators(st, org, r);
     case PATH_BUDDY:
         /* A buddy who has not accepted is not watching yet (§6.18.3). */
-        return v && v->buddy_id && v->buddy_accepted_at ? one_user(st, org, v->buddy_id, r) : 0;
+        return v && v->buddy_id && v->buddy_accepted_at ? recipients_user(st, org, v->buddy_id, r)
+                                                        : 0;
     case PATH_LINE_MANAGER:
-        return line_managers(st, org, a->worker_id, r);
+        return recipients_line_managers(st, org, a->worker_id, r);
     case PATH_SENIOR_MANAGER:
         return role_users(st, org, ROLE_SENIOR_MANAGER, r, NULL);
     case PATH_USER:
-        return one_user(st, org, p->target_id, r);
+        return recipients_user(st, org, p->target_id, r);
     case PATH_CHANNEL:
         push_unique(&r->channels, &r->n_channels, p->target_id);
         return 0;
@@ -747,15 +766,13 @@ static int tell_device(struct watch *w, struct store *st, const struct alert_pro
     char key[160];
     json_t *payload = json_pack("{s:s,s:I,s:s,s:s}", "event", event, "worker_id",
                                 (json_int_t)p->user_id, "subject", subject, "text", text);
-    struct notice n = {
-        .event = event, .subject = subject, .text = text, .payload = payload, .key = key};
-    push_unique(&r.users, &r.n_users, p->user_id);
-    int rc = line_managers(st, p->organisation_id, p->user_id, &r);
-    for (size_t i = 0; !rc && i < r.n_users; i++) {
-        snprintf(key, sizeof key, "device%lld:%s:u%lld", (long long)p->user_id, step,
-                 (long long)r.users[i]);
-        rc = notice_user(w, st, p->organisation_id, r.users[i], &n, now, outbox);
-    }
+    struct notice n = {.event = event, .subject = subject, .text = text, .payload = payload};
+    snprintf(key, sizeof key, "device%lld:%s", (long long)p->user_id, step);
+    int rc = recipients_user(st, p->organisation_id, p->user_id, &r);
+    if (!rc)
+        rc = recipients_line_managers(st, p->organisation_id, p->user_id, &r);
+    if (!rc)
+        rc = recipients_notify(w, st, p->organisation_id, &r, &n, key, now, outbox);
     json_decref(payload);
     recipients_fini(&r);
     return rc;

@@ -1,7 +1,9 @@
 /*
  * Devices in the watch: what a DC-09 event does once stored (an alarm, a test, an amber
  * alert, a low-battery notice, a position on the trail, the device back after a loss of
- * signal), and the loss-of-signal check of a supervised device that went silent. Both run
+ * signal; a panic or duress that no alarm can take, from a device issued to nobody or an
+ * account no device has, told to the operators at once), and the loss-of-signal check of
+ * a supervised device that went silent. Whom they tell is alarms.c's recipients. Both run
  * as scheduler jobs in the scheduler's transaction: each reads its row again and acts only
  * while it is still due, so a stale or repeated job is harmless, and what it does and the
  * mark that it was done commit together.
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "core/roles.h"
 #include "dc09/codes.h"
@@ -18,7 +22,7 @@
 #include "util/log.h"
 #include "watch/watch_internal.h"
 
-#define TEXT_MAX 512
+#define TEXT_MAX 1024
 
 void watch_dc09_event_changed(struct watch *w, int64_t event_id, int64_t pending_at)
 {
@@ -38,46 +42,13 @@ void watch_device_silent_changed(struct watch *w, int64_t device_id, int64_t sil
 
 /* ---- whom a device's notices tell ---- */
 
-struct people {
-    int64_t *ids;
-    size_t n;
-};
-
-static void people_add(struct people *p, int64_t id)
+/* The worker's line managers; without any (or without a worker), the red-alert path's
+ * operators (recipients_operators): a device nobody watches is still someone's. */
+static int managers_of(struct store *st, int64_t org_id, int64_t worker_id, struct recipients *r)
 {
-    for (size_t i = 0; i < p->n; i++)
-        if (p->ids[i] == id)
-            return;
-    p->ids = xrealloc(p->ids, p->n + 1, sizeof *p->ids);
-    p->ids[p->n++] = id;
-}
-
-static int people_add_query(struct people *p, int rc, int64_t *ids, size_t n)
-{
-    for (size_t i = 0; !rc && i < n; i++)
-        people_add(p, ids[i]);
-    free(ids);
-    return rc;
-}
-
-/* The worker's line managers; without any (or without a worker), the organisation's
- * operators, else its admins: a device nobody watches is still someone's. */
-static int managers_of(struct store *st, int64_t org_id, int64_t worker_id, struct people *p)
-{
-    static const unsigned fallback[] = {ROLE_OPERATOR, ROLE_ADMIN};
-    int64_t *ids = NULL;
-    size_t n = 0, before = p->n;
-    int rc = 0;
-    if (worker_id) {
-        rc = store_line_managers_of(st, org_id, worker_id, &ids, &n);
-        rc = people_add_query(p, rc, ids, n);
-    }
-    for (size_t i = 0; !rc && p->n == before && i < sizeof fallback / sizeof fallback[0]; i++) {
-        ids = NULL;
-        n = 0;
-        rc = store_user_ids_with_roles(st, org_id, fallback[i], &ids, &n);
-        rc = people_add_query(p, rc, ids, n);
-    }
+    int rc = worker_id ? recipients_line_managers(st, org_id, worker_id, r) : 0;
+    if (!rc && !r->n_users)
+        rc = recipients_operators(st, org_id, r);
     return rc;
 }
 
@@ -85,30 +56,34 @@ static int managers_of(struct store *st, int64_t org_id, int64_t worker_id, stru
 struct device_notice {
     const char *event; /* "device.signal_lost", ... */
     char step[48];
-    char subject[160];
+    char subject[400]; /* one line: names and the code's meaning, each at most 100 */
     char text[TEXT_MAX];
 };
 
-/* Tells everyone in p about device d (its worker: worker_id, may be 0). */
+/* Tells everyone in r about device device_id (its worker: worker_id, may be 0). */
 static int tell(struct watch *w, struct store *st, int64_t org_id, int64_t device_id,
-                int64_t worker_id, const struct people *p, const struct device_notice *m,
+                int64_t worker_id, const struct recipients *r, const struct device_notice *m,
                 int64_t now, struct id_list *outbox)
 {
-    char key[160];
+    char key[96];
     json_t *payload = json_pack(
         "{s:s,s:I,s:o,s:s,s:s}", "event", m->event, "device_id", (json_int_t)device_id, "worker_id",
         worker_id ? json_integer(worker_id) : json_null(), "subject", m->subject, "text", m->text);
     struct notice n = {
-        .event = m->event, .subject = m->subject, .text = m->text, .payload = payload, .key = key};
-    int rc = payload ? 0 : -NA_EINVAL;
-    for (size_t i = 0; !rc && i < p->n; i++) {
-        /* Apart from alarms.c's "device<user id>" keys: a clash would drop a notice. */
-        snprintf(key, sizeof key, "dc09device%lld:%s:u%lld", (long long)device_id, m->step,
-                 (long long)p->ids[i]);
-        rc = notice_user(w, st, org_id, p->ids[i], &n, now, outbox);
-    }
+        .event = m->event, .subject = m->subject, .text = m->text, .payload = payload};
+    /* Apart from alarms.c's "device<user id>" keys: a clash would drop a notice. */
+    snprintf(key, sizeof key, "dc09device%lld:%s", (long long)device_id, m->step);
+    int rc = payload ? recipients_notify(w, st, org_id, r, &n, key, now, outbox) : -NA_EINVAL;
     json_decref(payload);
     return rc;
+}
+
+/* device_row_fini, its DC-09 key wiped first: the job reads the whole row, key too. */
+static void device_done(struct device_row *d)
+{
+    if (d->dc09_key)
+        sodium_memzero(d->dc09_key, strlen(d->dc09_key));
+    device_row_fini(d);
 }
 
 /* How notices name the device: its label, else its identifier. */
@@ -135,16 +110,16 @@ static int worker_name(struct store *st, int64_t org_id, int64_t worker_id, char
 static int tell_managers(struct watch *w, struct store *st, const struct device_row *d,
                          struct device_notice *m, int64_t now, struct id_list *outbox)
 {
-    struct people p = {0};
+    struct recipients r = {0};
     char name[128];
     int rc = worker_name(st, d->organisation_id, d->worker_id, name, sizeof name);
     if (!rc)
-        rc = managers_of(st, d->organisation_id, d->worker_id, &p);
+        rc = managers_of(st, d->organisation_id, d->worker_id, &r);
     size_t len = strlen(m->text);
     snprintf(m->text + len, sizeof m->text - len, " The device is issued to %s.", name);
     if (!rc)
-        rc = tell(w, st, d->organisation_id, d->id, d->worker_id, &p, m, now, outbox);
-    free(p.ids);
+        rc = tell(w, st, d->organisation_id, d->id, d->worker_id, &r, m, now, outbox);
+    recipients_fini(&r);
     return rc;
 }
 
@@ -173,13 +148,26 @@ static void event_message(const struct dc09_event_row *e, char *out, size_t n)
         snprintf(out, n, "%s", what);
 }
 
-/* Opens the event's alarm of kind for its worker; *alarm_id gets it. Applied twice (a
- * retried job), the alert id finds the first. */
+/* Opens q's alarm, or finds the one an earlier try of the same job opened (by its alert
+ * id): a (caller finis) gets it, *opened whether it is new. -NA_ENOTFOUND when the worker
+ * is no longer in the organisation. */
+static int alarm_open_once(struct watch *w, struct store *st, const struct alarm_request *q,
+                           int64_t now, struct alarm_row *a, bool *opened, struct id_list *outbox)
+{
+    int rc = watch_alarm_open(w, st, q, now, a, outbox);
+    *opened = rc == 0;
+    if (rc == -NA_ECONFLICT && a->id)
+        rc = 0;
+    return rc;
+}
+
+/* Opens the event's alarm of kind for its worker; *alarm_id gets it. */
 static int event_alarm(struct watch *w, struct store *st, const struct dc09_event_row *e,
                        enum alarm_kind kind, int64_t now, int64_t *alarm_id, struct id_list *outbox)
 {
     char alert_id[48], message[160];
     struct alarm_row a = {0};
+    bool opened;
     snprintf(alert_id, sizeof alert_id, "dc09/%lld", (long long)e->id);
     event_message(e, message, sizeof message);
     struct alarm_request q = {.organisation_id = e->organisation_id,
@@ -191,14 +179,11 @@ static int event_alarm(struct watch *w, struct store *st, const struct dc09_even
                               .message = message,
                               .position = event_position(e),
                               .by = e->worker_id};
-    int rc = watch_alarm_open(w, st, &q, now, &a, outbox);
-    bool again = rc == -NA_ECONFLICT && a.id;
-    if (again)
-        rc = 0;
+    int rc = alarm_open_once(w, st, &q, now, &a, &opened, outbox);
     *alarm_id = rc ? 0 : a.id;
     /* Scheduled before the commit, as a test's device date is: a job for an alarm that
      * rolled back finds nothing to do. */
-    if (!rc && !again)
+    if (opened)
         watch_alarm_changed(w, &a);
     alarm_row_fini(&a);
     return rc;
@@ -252,34 +237,28 @@ static int event_battery(struct watch *w, struct store *st, const struct dc09_ev
                          const struct device_row *d, int64_t now, struct id_list *outbox)
 {
     struct device_notice m = {.event = "device.low_battery"};
-    struct people p = {0};
+    struct recipients r = {0};
     const char *name = d ? device_name(d) : e->account;
-    int64_t *ids = NULL;
-    size_t n = 0;
     snprintf(m.step, sizeof m.step, "battery%lld", (long long)e->id);
     snprintf(m.subject, sizeof m.subject, "Low battery: %s", name);
     snprintf(m.text, sizeof m.text,
              "%s reports low battery. Charge it before working alone: a flat device cannot "
              "raise an alarm.",
              name);
-    people_add(&p, e->worker_id);
-    int rc = store_line_managers_of(st, e->organisation_id, e->worker_id, &ids, &n);
-    rc = people_add_query(&p, rc, ids, n);
+    int rc = recipients_user(st, e->organisation_id, e->worker_id, &r);
     if (!rc)
-        rc = tell(w, st, e->organisation_id, e->device_id, e->worker_id, &p, &m, now, outbox);
-    free(p.ids);
+        rc = recipients_line_managers(st, e->organisation_id, e->worker_id, &r);
+    if (!rc)
+        rc = tell(w, st, e->organisation_id, e->device_id, e->worker_id, &r, &m, now, outbox);
+    recipients_fini(&r);
     return rc;
 }
 
-/* Applies e's action for its worker; *alarm_id gets the alarm it opened. */
+/* Applies action (e's) for its worker; *alarm_id gets the alarm it opened. */
 static int event_apply(struct watch *w, struct store *st, const struct dc09_event_row *e,
-                       const struct device_row *d, int64_t now, int64_t *alarm_id,
-                       struct id_list *outbox)
+                       enum dc09_action action, const struct device_row *d, int64_t now,
+                       int64_t *alarm_id, struct id_list *outbox)
 {
-    enum dc09_action action;
-    *alarm_id = 0;
-    if (dc09_action_parse(e->action, &action))
-        return 0; /* an action this version does not know: kept, not acted on */
     switch (action) {
     case DC09_ACTION_RED:
         return event_alarm(w, st, e, ALARM_RED, now, alarm_id, outbox);
@@ -296,6 +275,150 @@ static int event_apply(struct watch *w, struct store *st, const struct dc09_even
     default:
         return 0;
     }
+}
+
+/* ---- a red or duress event no alarm can take ---- */
+
+/* The host organisation (the one running the server) into *out; 0 when there is none. */
+static int host_org(struct store *st, int64_t *out)
+{
+    struct org_row *rows = NULL;
+    size_t n = 0;
+    int64_t after = 0;
+    int rc;
+    *out = 0;
+    do {
+        rc = store_org_list(st, after, STORE_LIST_MAX, &rows, &n);
+        for (size_t i = 0; !rc && i < n && !*out; i++)
+            if (rows[i].is_host)
+                *out = rows[i].id;
+        after = n ? rows[n - 1].id : after;
+        org_rows_free(rows, n);
+    } while (!rc && !*out && n == STORE_LIST_MAX);
+    return rc;
+}
+
+/* Whether worker_id is an enabled user of org_id: someone an alarm can be opened for. */
+static int worker_active(struct store *st, int64_t org_id, int64_t worker_id, bool *out)
+{
+    struct user_row u = {0};
+    int rc = store_user_get(st, org_id, worker_id, &u);
+    *out = !rc && !u.disabled;
+    user_row_fini(&u);
+    return rc == -NA_ENOTFOUND ? 0 : rc;
+}
+
+/* Tells r of alert e (subject already in m), the text completed with what the event says
+ * (meaning, position, event id) and todo. */
+static int tell_alert(struct watch *w, struct store *st, int64_t org_id,
+                      const struct dc09_event_row *e, bool duress, const struct recipients *r,
+                      struct device_notice *m, const char *todo, int64_t now,
+                      struct id_list *outbox)
+{
+    char what[160], at[40], where[128] = "Position: not given.";
+    struct position p = event_position(e);
+    event_message(e, what, sizeof what);
+    if (p.known)
+        snprintf(where, sizeof where, "Position: %.6f, %.6f at %s.", p.latitude, p.longitude,
+                 time_format_iso(p.at, at, sizeof at));
+    snprintf(m->text, sizeof m->text, "%s\n\n%s. %s\nDC-09 event %lld, received %s. %s%s",
+             m->subject, what, where, (long long)e->id,
+             time_format_iso(e->received_at, at, sizeof at), todo,
+             duress ? " Someone may be forced to act: do not call them openly." : "");
+    snprintf(m->step, sizeof m->step, "event%lld:alert", (long long)e->id);
+    json_t *payload = json_pack(
+        "{s:s,s:I,s:o,s:s,s:s,s:b,s:o,s:s,s:s}", "event", m->event, "dc09_event_id",
+        (json_int_t)e->id, "device_id", e->device_id ? json_integer(e->device_id) : json_null(),
+        "account", e->account, "action", e->action, "duress", duress, "position",
+        p.known ? json_pack("{s:f,s:f}", "latitude", p.latitude, "longitude", p.longitude)
+                : json_null(),
+        "subject", m->subject, "text", m->text);
+    struct notice n = {
+        .event = m->event, .subject = m->subject, .text = m->text, .payload = payload};
+    char key[96];
+    snprintf(key, sizeof key, "dc09%s", m->step);
+    int rc = payload ? recipients_notify(w, st, org_id, r, &n, key, now, outbox) : -NA_EINVAL;
+    json_decref(payload);
+    return rc;
+}
+
+/* A red or duress event of a device of an organisation with no worker to open an alarm
+ * for (none issued, or theirs has left): its operators are told at once (the red-alert
+ * path's fallback: operators, else senior managers, else admins). d may be NULL (the
+ * device deleted since). */
+static int alert_unissued(struct watch *w, struct store *st, const struct dc09_event_row *e,
+                          const struct device_row *d, bool duress, int64_t now,
+                          struct id_list *outbox)
+{
+    struct device_notice m = {.event = "device.unissued_alert"};
+    struct recipients r = {.worker_id = e->worker_id};
+    char what[160];
+    event_message(e, what, sizeof what);
+    snprintf(m.subject, sizeof m.subject, "%s from device %s (account %s): %s, %s%s",
+             duress ? "SILENT ALARM" : "RED ALERT", d ? device_name(d) : "(deleted)", e->account,
+             what, e->worker_id ? "its worker has left" : "no worker issued",
+             duress ? ", do not call openly" : "");
+    int rc = recipients_operators(st, e->organisation_id, &r);
+    if (!rc)
+        rc = tell_alert(w, st, e->organisation_id, e, duress, &r, &m,
+                        "No alarm was opened: an alarm needs a worker. Find who carries the "
+                        "device, and issue it to them.",
+                        now, outbox);
+    size_t told = r.n_users;
+    recipients_fini(&r);
+    if (!rc)
+        log_warn("dc09_alert_unissued", "event_id=%lld device_id=%lld told=%zu", (long long)e->id,
+                 (long long)e->device_id, told);
+    return rc;
+}
+
+/* A red or duress event of an account no device has: the host organisation's operators
+ * (else its admins), who alone see unassigned events, are told at once. */
+static int alert_unassigned(struct watch *w, struct store *st, const struct dc09_event_row *e,
+                            bool duress, int64_t now, struct id_list *outbox)
+{
+    static const unsigned roles[] = {ROLE_OPERATOR, ROLE_ADMIN};
+    struct device_notice m = {.event = "dc09.unassigned_alert"};
+    struct recipients r = {0};
+    int64_t host = 0;
+    snprintf(m.subject, sizeof m.subject, "%s from unregistered DC-09 account %s (peer %s)%s",
+             duress ? "SILENT ALARM" : "RED ALERT", e->account, e->peer ? e->peer : "unknown",
+             duress ? ", do not call openly" : "");
+    int rc = host_org(st, &host);
+    if (!rc && host)
+        rc = recipients_first_role(st, host, roles, sizeof roles / sizeof roles[0], &r);
+    if (!rc && host)
+        rc = tell_alert(w, st, host, e, duress, &r, &m,
+                        "No device has this account: find whose it is and register it.", now,
+                        outbox);
+    size_t told = r.n_users;
+    recipients_fini(&r);
+    if (!rc)
+        log_warn("dc09_alert_unassigned", "event_id=%lld told=%zu", (long long)e->id, told);
+    return rc;
+}
+
+/* Does what e asks: its action for its worker; a red or duress event without a worker to
+ * open an alarm for is told to people at once instead. *alarm_id gets the alarm opened. */
+static int event_act(struct watch *w, struct store *st, const struct dc09_event_row *e,
+                     const struct device_row *d, int64_t now, int64_t *alarm_id,
+                     struct id_list *outbox)
+{
+    enum dc09_action action;
+    bool active = false;
+    *alarm_id = 0;
+    if (dc09_action_parse(e->action, &action))
+        return 0; /* an action this version does not know: kept, not acted on */
+    bool alert = action == DC09_ACTION_RED || action == DC09_ACTION_DURESS;
+    bool duress = action == DC09_ACTION_DURESS;
+    if (!e->organisation_id)
+        return alert ? alert_unassigned(w, st, e, duress, now, outbox) : 0;
+    int rc = e->worker_id ? worker_active(st, e->organisation_id, e->worker_id, &active) : 0;
+    if (!rc && alert && !active)
+        return alert_unissued(w, st, e, d, duress, now, outbox);
+    if (!rc && e->worker_id)
+        rc = event_apply(w, st, e, action, d, now, alarm_id, outbox);
+    return rc;
 }
 
 /* The alarm the loss of signal opened, if still open: closed as genuine, the device is
@@ -381,9 +504,8 @@ int device_job_dc09(struct watch *w, struct store *st, int64_t event_id, int64_t
         rc = 0; /* none, or deleted since: its worker's event still counts */
     if (!rc && has_device && d.lost_at && e.received_at >= d.lost_at)
         rc = device_back(w, st, &d, now, outbox);
-    /* Unassigned, or a device issued to nobody: there is nobody's alarm to open. */
-    if (!rc && e.organisation_id && e.worker_id)
-        rc = event_apply(w, st, &e, has_device ? &d : NULL, now, &alarm_id, outbox);
+    if (!rc)
+        rc = event_act(w, st, &e, has_device ? &d : NULL, now, &alarm_id, outbox);
     if (rc == -NA_ENOTFOUND) {
         /* The worker left the organisation meanwhile: nothing can be done for them. */
         log_warn("dc09_event_not_applied", "event_id=%lld worker_id=%lld", (long long)e.id,
@@ -393,7 +515,7 @@ int device_job_dc09(struct watch *w, struct store *st, int64_t event_id, int64_t
     if (!rc)
         rc = store_dc09_event_applied(st, e.id, now, alarm_id);
 done:
-    device_row_fini(&d);
+    device_done(&d);
     dc09_event_row_fini(&e);
     return rc == -NA_ENOTFOUND ? 0 : rc;
 }
@@ -404,6 +526,7 @@ static int lost_alarm(struct watch *w, struct store *st, const struct device_row
 {
     char alert_id[80];
     struct alarm_row a = {0};
+    bool opened;
     snprintf(alert_id, sizeof alert_id, "dc09/silent/%lld/%lld", (long long)d->id,
              (long long)d->lost_at);
     struct alarm_request q = {.organisation_id = d->organisation_id,
@@ -412,12 +535,9 @@ static int lost_alarm(struct watch *w, struct store *st, const struct device_row
                               .source = "dc09",
                               .alert_id = alert_id,
                               .message = "loss of signal"};
-    int rc = watch_alarm_open(w, st, &q, now, &a, outbox);
-    bool again = rc == -NA_ECONFLICT && a.id;
-    if (again)
-        rc = 0;
+    int rc = alarm_open_once(w, st, &q, now, &a, &opened, outbox);
     *alarm_id = rc ? 0 : a.id;
-    if (!rc && !again)
+    if (opened)
         job_next(next, a.clock.renotify_at, JOB_ALARM, a.id);
     /* The worker left the organisation meanwhile: the notice alone must do. */
     if (rc == -NA_ENOTFOUND)
@@ -476,6 +596,6 @@ int device_job_silent(struct watch *w, struct store *st, int64_t device_id, int6
     }
     rc = device_lost(w, st, &d, now, next, outbox);
 done:
-    device_row_fini(&d);
+    device_done(&d);
     return rc == -NA_ENOTFOUND ? 0 : rc;
 }

@@ -49,6 +49,36 @@ struct notice {
     const char *key; /* idempotency base: the same notice always gets the same key */
 };
 
+/* Whom a notice tells: users (each once) and channels. Built by the recipients_* calls,
+ * which add only enabled users of the organisation; the worker of an alarm is never added
+ * (a duress alarm must not show on their devices). */
+struct recipients {
+    int64_t worker_id; /* never added; 0: none */
+    int64_t *users;
+    size_t n_users;
+    int64_t *channels;
+    size_t n_channels;
+};
+/* Frees r's arrays and zeroes it. */
+void recipients_fini(struct recipients *r);
+/* Adds user_id when an enabled user of org_id (gone or disabled: nobody). */
+int recipients_user(struct store *st, int64_t org_id, int64_t user_id, struct recipients *r);
+/* Adds the enabled line managers of worker_id's teams. */
+int recipients_line_managers(struct store *st, int64_t org_id, int64_t worker_id,
+                             struct recipients *r);
+/* Adds the enabled users of the first of roles[0..n) that has any: someone is told as long
+ * as one of them is staffed. */
+int recipients_first_role(struct store *st, int64_t org_id, const unsigned *roles, size_t n,
+                          struct recipients *r);
+/* The red-alert path's operators: the organisation's operators, else its senior managers,
+ * else its admins. */
+int recipients_operators(struct store *st, int64_t org_id, struct recipients *r);
+/* Queues n (its key ignored) for each user of r, keyed "<key_base>:u<user id>" so that
+ * the same notice is queued once however often it is asked for. */
+int recipients_notify(struct watch *w, struct store *st, int64_t org_id, const struct recipients *r,
+                      const struct notice *n, const char *key_base, int64_t now,
+                      struct id_list *outbox);
+
 /* Queues n for user_id on each of their channels (or email / log). */
 int notice_user(struct watch *w, struct store *st, int64_t org_id, int64_t user_id,
                 const struct notice *n, int64_t now, struct id_list *out);

@@ -399,6 +399,43 @@ def test_unknown_account_is_stored_as_unassigned(rx, crew):
     assert len(mine) == 1 and mine[0]["device_id"] is None and mine[0]["seq"] == 110, mine
 
 
+def test_panic_from_an_unregistered_account_tells_the_host_operators(rx, crew):
+    """No device has the account, so no alarm can open; the host organisation's operators
+    are told at once, once, even though the transmitter sends it again."""
+    acct = new_account()
+    frame = dc.build("ADM-CID", 111, acct, "1120 01 007", timestamp=rx.now())
+    with rx.tcp() as t:
+        assert_ack(t.ask(frame), 111, acct)
+        assert_ack(t.ask(frame), 111, acct)  # a repeat: no second notice
+    advance(rx.srv, 0)  # the watch applies what is due
+    told = rx.srv.db.query("SELECT user_id, subject FROM outbox WHERE event = "
+                           "'dc09.unassigned_alert' AND subject LIKE ?", "%% account %s %%" % acct)
+    assert [int(r[0]) for r in told] == [crew.operator.id], told
+    assert told[0][1].startswith("RED ALERT from unregistered DC-09 account %s (peer 127.0.0.1:"
+                                 % acct), told
+    body = ok(rx.srv.call("GET", "/api/v1/dc09/events?unassigned=true&limit=200",
+                          token=crew.operator.token))
+    (e,) = [e for e in body["items"] if e["account"] == acct]
+    assert e["applied_at"] is not None and e["alarm_id"] is None, e
+
+
+@pytest.mark.parametrize("token", ["ACK", "NAK", "DUH"])
+def test_an_answer_sent_to_the_receiver_is_answered_duh_and_not_stored(rx, crew, token):
+    acct = new_account()
+    sent = dc.answer(token, seq="0112", account=None if token == "NAK" else acct,
+                     timestamp=rx.now() if token == "NAK" else None)
+    assert dc.parse_answer(sent)["token"] == token  # a well-formed frame
+    with rx.tcp() as t:
+        answer = t.ask(sent)
+        assert answer["token"] == "DUH" and answer["seq"] == "0112", answer
+        # The connection goes on serving messages.
+        assert_ack(t.ask(dc.build("NULL", 113, acct, timestamp=rx.now())), 113, acct)
+    body = ok(rx.srv.call("GET", "/api/v1/dc09/events?unassigned=true&link=true&limit=200",
+                          token=crew.admin))
+    assert not [e for e in body["items"] if e["token"] in ("ACK", "NAK", "DUH")], body
+    assert [e["seq"] for e in body["items"] if e["account"] == acct] == [113]
+
+
 def test_supervision_loss_and_restore(rx, crew):
     d = add_device(rx, crew, supervision={"interval_s": 600, "alarm": True})
     acct = account_of(d)

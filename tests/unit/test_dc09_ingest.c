@@ -452,11 +452,17 @@ static void test_repeat(void **state)
     assert_int_equal(answer(&r, NULL), DC09_TOKEN_ACK);
     assert_true(r.repeat);
     assert_int_equal(r.event_id, 0);
-    assert_int_equal(r.device_id, 0);
+    assert_int_equal(r.pending_at, 0);
     assert_int_equal(events(f), 1);
+    /* The device is sending: in contact, its check moved; its test date stays the
+     * message's first arrival. */
+    assert_int_equal(r.device_id, f->dev);
+    assert_int_equal(r.silent_due_at, T0 + 5 * SEC + 10 * MIN);
     struct device_row d = {0};
     get_device(f, f->dev, &d);
-    assert_int_equal(d.last_contact_at, T0);
+    assert_int_equal(d.last_contact_at, T0 + 5 * SEC);
+    assert_int_equal(d.silent_due_at, T0 + 5 * SEC + 10 * MIN);
+    assert_int_equal(d.last_test_at, T0);
     device_row_fini(&d);
     fr = build(DC09_TOKEN_ADM_CID, 5, "1234AB", "1602 00 001", NULL, T0, NULL);
     ingest_at(f, &fr, false, T0 + 6 * SEC, &r);
@@ -483,7 +489,8 @@ static void test_repeat(void **state)
     assert_int_equal(events(f), 4);
 }
 
-/* An account no device has: stored for nobody, never pending. */
+/* An account no device has: stored for nobody; pending only when a panic or duress must
+ * still reach someone. */
 static void test_unassigned(void **state)
 {
     struct fx *f = *state;
@@ -492,16 +499,76 @@ static void test_unassigned(void **state)
     ingest(f, &fr, &r);
     assert_int_equal(answer(&r, NULL), DC09_TOKEN_ACK);
     assert_int_equal(r.device_id, 0);
-    assert_int_equal(r.pending_at, 0);
+    assert_int_equal(r.pending_at, T0);
     struct dc09_event_row e = {0};
     get_event(f, 0, r.event_id, &e);
     assert_int_equal(e.organisation_id, 0);
     assert_int_equal(e.device_id, 0);
     assert_int_equal(e.worker_id, 0);
     assert_string_equal(e.action, "red");
-    assert_int_equal(e.pending_at, 0);
+    assert_int_equal(e.pending_at, T0);
     dc09_event_row_fini(&e);
     assert_int_equal(store_dc09_event_get(f->st, f->org, r.event_id, &e), -NA_ENOTFOUND);
+    fr = cid(2, "777777", "1121 01 015");
+    ingest(f, &fr, &r);
+    assert_int_equal(r.pending_at, T0);
+    static const char *const quiet[] = {"1601 01 000", "1602 00 000", "1302 01 000", "1998 01 000"};
+    for (unsigned i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+        fr = cid(3 + i, "777777", quiet[i]);
+        ingest(f, &fr, &r);
+        assert_int_equal(r.answer, DC09_TOKEN_ACK);
+        assert_int_equal(r.pending_at, 0);
+    }
+}
+
+/* Answers sent to the receiver (ACK, NAK, DUH) are no messages: DUH, nothing stored. */
+static void test_answer_tokens_refused(void **state)
+{
+    struct fx *f = *state;
+    struct frame msg = cid(12, "1234AB", "1602 00 000");
+    struct dc09_frame m;
+    assert_int_equal(dc09_frame_parse((const uint8_t *)msg.p, msg.len, &m), DC09_OK);
+    struct frame answers[3];
+    assert_int_equal(dc09_answer_ack(&m, NULL, 0, T0, NULL, answers[0].p, &answers[0].len), 0);
+    assert_int_equal(dc09_answer_nak(&m, T0, answers[1].p, &answers[1].len), 0);
+    assert_int_equal(dc09_answer_duh(&m, answers[2].p, &answers[2].len), 0);
+    static const enum dc09_token kinds[] = {DC09_TOKEN_ACK, DC09_TOKEN_NAK, DC09_TOKEN_DUH};
+    for (unsigned i = 0; i < 3; i++) {
+        struct dc09_ingest_result r;
+        struct dc09_frame sent;
+        assert_int_equal(dc09_frame_parse((const uint8_t *)answers[i].p, answers[i].len, &sent),
+                         DC09_OK);
+        assert_int_equal(sent.token, kinds[i]); /* a frame the parser takes */
+        ingest(f, &answers[i], &r);
+        assert_refused(f, &r, DC09_TOKEN_DUH, DC09_ETOKEN);
+        assert_false(r.repeat);
+    }
+    struct device_row d = {0};
+    get_device(f, f->dev, &d);
+    assert_int_equal(d.last_contact_at, 0); /* no contact either */
+    device_row_fini(&d);
+}
+
+/* The one hex check and upper-casing copy the API, the CLI and the builder share. */
+static void test_hex_helpers(void **state)
+{
+    (void)state;
+    assert_true(dc09_account_ok("1aB", 3));
+    assert_true(dc09_account_ok("0123456789abcdef", 16));
+    assert_false(dc09_account_ok("12", 2));
+    assert_false(dc09_account_ok("0123456789abcdef0", 17));
+    assert_false(dc09_account_ok("12G4", 4));
+    assert_false(dc09_account_ok("12 4", 4));
+    assert_true(dc09_account_ok("1234X", 4)); /* only the slice counts */
+    assert_true(dc09_hex_ok("F", 1, 1, 6));
+    assert_false(dc09_hex_ok("", 0, 1, 6));
+    assert_false(dc09_hex_ok("1234567", 7, 1, 6));
+    char out[8] = "zzzzzzz";
+    dc09_upper("a1f-z", 5, out);
+    assert_memory_equal(out, "A1F-Zzz", 7);
+    char in_place[] = "abc0ef";
+    dc09_upper(in_place, 6, in_place);
+    assert_string_equal(in_place, "ABC0EF");
 }
 
 /* The pending action of each kind of event: only what the watch must act on. */
@@ -826,6 +893,216 @@ static void test_job_silent_operators(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms"), 0); /* nobody's alarm */
 }
 
+/* The user's enabled state set to disabled. */
+static void set_disabled(struct fx *f, int64_t org, int64_t user_id, bool disabled)
+{
+    struct user_patch p = {.set_disabled = true, .disabled = disabled, .now = T0};
+    assert_int_equal(store_user_update(f->st, org, user_id, &p), 0);
+}
+
+/* Outbox rows whose subject is exactly subject. */
+static int64_t with_subject(struct fx *f, const char *subject)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM outbox WHERE subject = '%s'", subject);
+    return count(f, sql);
+}
+
+/* Ingests data of account at T0 and runs its job twice (a retried job): the event id. */
+static int64_t event_applied_twice(struct fx *f, unsigned seq, const char *account,
+                                   const char *data, const char *xdata)
+{
+    struct dc09_ingest_result r;
+    struct frame fr = build(DC09_TOKEN_ADM_CID, seq, account, data, xdata, T0, NULL);
+    ingest(f, &fr, &r);
+    assert_int_equal(r.answer, DC09_TOKEN_ACK);
+    assert_int_equal(r.pending_at, T0);
+    run_job(f, JOB_DC09, r.event_id, T0 + 10, NULL);
+    char sql[100];
+    snprintf(sql, sizeof sql, "UPDATE dc09_events SET pending_at = 1 WHERE id = %lld",
+             (long long)r.event_id);
+    test_db_exec(&f->db, sql);
+    run_job(f, JOB_DC09, r.event_id, T0 + 20, NULL);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dc09_events WHERE pending_at IS NOT NULL"), 0);
+    return r.event_id;
+}
+
+/* A panic or duress from a device issued to nobody opens no alarm (it needs a worker) but
+ * tells the organisation's operators at once, once however often the job runs. */
+static void test_job_alert_unissued(void **state)
+{
+    struct fx *f = *state;
+    /* A webhook, whose body is the notice's JSON: what the event says can be read. */
+    struct channel_row hook = {.organisation_id = f->org,
+                               .user_id = f->operator,
+                               .name = "pager",
+                               .kind = "webhook",
+                               .address = "http://127.0.0.1:1/hook",
+                               .created_at = T0};
+    int64_t hook_id = 0;
+    assert_int_equal(store_channel_create(f->st, &hook, &hook_id), 0);
+    int64_t ev = event_applied_twice(f, 1, "F00D", "1120 01 015", "[XE3.5][YN50.5]");
+    assert_int_equal(event_alarm_id(f, ev), 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms"), 0);
+    assert_int_equal(told(f, "device.unissued_alert", f->operator), 1);
+    assert_int_equal(told(f, "device.unissued_alert", f->manager), 0);
+    assert_int_equal(told(f, "device.unissued_alert", f->worker), 0);
+    assert_int_equal(with_subject(f, "RED ALERT from device spare (account F00D): Panic alarm "
+                                     "zone 015, no worker issued"),
+                     1);
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM outbox WHERE event = 'device.unissued_alert' AND body LIKE "
+             "'%%\"dc09_event_id\":%lld,%%\"position\":{\"latitude\":50.5,"
+             "\"longitude\":3.5}%%Position: 50.500000, 3.500000 at %%DC-09 event %lld,%%'",
+             (long long)ev, (long long)ev);
+    assert_int_equal(count(f, sql), 1);
+
+    ev = event_applied_twice(f, 2, "F00D", "1121 01 015", NULL);
+    assert_int_equal(told(f, "device.unissued_alert", f->operator), 2);
+    assert_int_equal(with_subject(f, "SILENT ALARM from device spare (account F00D): Duress "
+                                     "zone 015, no worker issued, do not call openly"),
+                     1);
+    /* Nothing else of such a device is told: a test has nobody's alarm either. */
+    event_applied_twice(f, 3, "F00D", "1601 01 000", NULL);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms"), 0);
+}
+
+/* Without operators (disabled ones are none), the red-alert path's fallback: the senior
+ * managers, else the admins. */
+static void test_job_alert_unissued_fallback(void **state)
+{
+    struct fx *f = *state;
+    int64_t senior = user(f->st, f->org, "senior", ROLE_SENIOR_MANAGER);
+    int64_t admin = user(f->st, f->org, "admin", ROLE_ADMIN);
+    set_disabled(f, f->org, f->operator, true);
+    event_applied_twice(f, 1, "F00D", "1120 01 015", NULL);
+    assert_int_equal(told(f, "device.unissued_alert", f->operator), 0);
+    assert_int_equal(told(f, "device.unissued_alert", senior), 1);
+    assert_int_equal(told(f, "device.unissued_alert", admin), 0);
+    set_disabled(f, f->org, senior, true);
+    event_applied_twice(f, 2, "F00D", "1120 01 015", NULL);
+    assert_int_equal(told(f, "device.unissued_alert", senior), 1);
+    assert_int_equal(told(f, "device.unissued_alert", admin), 1);
+}
+
+/* A device whose worker has left (disabled): no alarm in their name, the operators told. */
+static void test_job_alert_worker_left(void **state)
+{
+    struct fx *f = *state;
+    set_disabled(f, f->org, f->worker, true);
+    int64_t ev = event_applied_twice(f, 1, "1234AB", "1120 01 015", NULL);
+    assert_int_equal(event_alarm_id(f, ev), 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms"), 0);
+    assert_int_equal(told(f, "device.unissued_alert", f->operator), 1);
+    assert_int_equal(with_subject(f, "RED ALERT from device dev (account 1234AB): Panic alarm "
+                                     "zone 015, its worker has left"),
+                     1);
+    /* Its low battery tells the line manager, not the disabled worker. */
+    event_applied_twice(f, 2, "1234AB", "1302 01 000", NULL);
+    assert_int_equal(told(f, "device.low_battery", f->manager), 1);
+    assert_int_equal(told(f, "device.low_battery", f->worker), 0);
+}
+
+/* A panic from an account no device has: the host organisation's operators (else its
+ * admins) told at once, once; nobody of another organisation. */
+static void test_job_alert_unassigned(void **state)
+{
+    struct fx *f = *state;
+    int64_t host = 0;
+    assert_int_equal(store_org_create(f->st, "host", true, T0, &host), 0);
+    int64_t host_operator = user(f->st, host, "host-operator", ROLE_OPERATOR);
+    int64_t host_admin = user(f->st, host, "host-admin", ROLE_ADMIN);
+    int64_t ev = event_applied_twice(f, 1, "777777", "1120 01 015", NULL);
+    assert_int_equal(told(f, "dc09.unassigned_alert", host_operator), 1);
+    assert_int_equal(told(f, "dc09.unassigned_alert", host_admin), 0);
+    assert_int_equal(told(f, "dc09.unassigned_alert", f->operator), 0);
+    assert_int_equal(
+        with_subject(f, "RED ALERT from unregistered DC-09 account 777777 (peer 192.0.2.7:4000)"),
+        1);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms"), 0);
+    struct dc09_event_row e = {0};
+    get_event(f, 0, ev, &e);
+    assert_int_equal(e.applied_at, T0 + 20);
+    dc09_event_row_fini(&e);
+    set_disabled(f, host, host_operator, true);
+    event_applied_twice(f, 2, "777777", "1121 01 015", NULL);
+    assert_int_equal(told(f, "dc09.unassigned_alert", host_operator), 1);
+    assert_int_equal(told(f, "dc09.unassigned_alert", host_admin), 1);
+    assert_int_equal(with_subject(f, "SILENT ALARM from unregistered DC-09 account 777777 (peer "
+                                     "192.0.2.7:4000), do not call openly"),
+                     1);
+}
+
+/* Loss of signal of a device nobody manages: without operators, the senior managers (the
+ * red-alert path's fallback), not the admins. */
+static void test_job_silent_fallback(void **state)
+{
+    struct fx *f = *state;
+    int64_t senior = user(f->st, f->org, "senior", ROLE_SENIOR_MANAGER);
+    int64_t admin = user(f->st, f->org, "admin", ROLE_ADMIN);
+    set_disabled(f, f->org, f->operator, true);
+    struct device_row d = {0};
+    get_device(f, f->spare, &d);
+    d.supervision_ms = MIN;
+    d.silent_due_at = T0 + MIN;
+    assert_int_equal(store_device_update(f->st, &d), 0);
+    device_row_fini(&d);
+    run_job(f, JOB_SILENT, f->spare, T0 + MIN, NULL);
+    assert_int_equal(told(f, "device.signal_lost", senior), 1);
+    assert_int_equal(told(f, "device.signal_lost", admin), 0);
+    assert_int_equal(told(f, "device.signal_lost", f->operator), 0);
+}
+
+/* A retransmitting device is in contact: its repeats keep the loss of signal away. */
+static void test_repeat_keeps_supervision(void **state)
+{
+    struct fx *f = *state;
+    struct dc09_ingest_result r;
+    struct frame fr = cid(1, "1234AB", "1602 00 000");
+    ingest(f, &fr, &r);
+    /* Our ACKs do not reach it: it sends the same message again and again. */
+    for (int64_t at = T0 + 3 * MIN; at <= T0 + 9 * MIN; at += 3 * MIN) {
+        ingest_at(f, &fr, false, at, &r);
+        assert_true(r.repeat);
+    }
+    struct sched_job next;
+    run_job(f, JOB_SILENT, f->dev, T0 + 10 * MIN, &next);
+    assert_int_equal(next.kind, JOB_SILENT);
+    assert_int_equal(next.due_at, T0 + 19 * MIN);
+    struct device_row d = {0};
+    get_device(f, f->dev, &d);
+    assert_int_equal(d.lost_at, 0);
+    device_row_fini(&d);
+    assert_int_equal(told(f, "device.signal_lost", f->manager), 0);
+    assert_int_equal(events(f), 1);
+}
+
+/* A panic committed and acknowledged whose alarm was not yet opened when the server died:
+ * the event stays pending in the database, and the watch, started on it, opens the alarm
+ * (watch_start schedules the due work it finds). */
+static void test_pending_event_applied_at_start(void **state)
+{
+    struct fx *f = *state;
+    struct dc09_ingest_result r;
+    struct frame fr = cid(1, "1234AB", "1120 01 015");
+    ingest(f, &fr, &r); /* committed; the watch is never told (dc09_ingest_schedule) */
+    assert_int_equal(r.pending_at, T0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms"), 0);
+    clock_advance(&f->clock, MIN);
+    assert_int_equal(watch_start(f->w), 0);
+    assert_int_equal(watch_settle(f->w, 10000), 0);
+    int64_t alarm = event_alarm_id(f, r.event_id);
+    assert_true(alarm > 0);
+    struct alarm_row a = {0};
+    get_alarm(f, alarm, &a);
+    assert_int_equal(a.clock.kind, ALARM_RED);
+    assert_int_equal(a.worker_id, f->worker);
+    alarm_row_fini(&a);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dc09_events WHERE pending_at IS NOT NULL"), 0);
+}
+
 /* Through a started watch on a simulated clock: the ingest's schedule reaches the jobs. */
 static void test_watch_end_to_end(void **state)
 {
@@ -857,6 +1134,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nak_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unassigned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_tokens_refused, setup, teardown),
+        cmocka_unit_test(test_hex_helpers),
         cmocka_unit_test_setup_teardown(test_pending_per_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_red, setup, teardown),
@@ -864,6 +1143,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_amber_position_battery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_silent_and_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_silent_operators, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_alert_unissued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_alert_unissued_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_alert_worker_left, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_alert_unassigned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_silent_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeat_keeps_supervision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_event_applied_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_end_to_end, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
