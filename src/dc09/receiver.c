@@ -4,13 +4,15 @@
  * writer thread (writer.c) with where they came from, and writes back the answers the
  * writer hands over once their transaction has committed.
  *
- * Limits, so that one transmitter cannot starve the others: connections at once and per
- * source address (closed at accept beyond), frames of a connection awaiting answers (its
- * reading pauses), UDP frames of a source awaiting answers (dropped beyond), a bounded read
- * buffer per connection, and an idle timeout checked by one periodic sweep.
+ * Limits, so that no transmitter can starve the others or exhaust the memory: connections
+ * at once and per source (IPv4 address or IPv6 /64); frames in flight per connection or
+ * source, and in all (TCP reading pauses, UDP frames are dropped); answers libuv and the
+ * kernel hold per connection; sources known from UDP alone; one read buffer per connection.
+ * A sweep closes connections idle, not reading their answers, or trickling a frame.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,32 +25,49 @@
 
 /* libuv's suggestion for a read; also the most a paused connection keeps past max_frame. */
 #define RX_READ_CHUNK 65536
-#define RX_UDP_MAX    65536
 #define RX_SOURCES    1024 /* hash buckets of sending addresses */
 #define RX_BACKLOG    1024
-#define RX_SWEEP_MAX  1000 /* ms between idle sweeps at most */
+#define RX_SWEEP_MAX  1000 /* ms between sweeps at most */
+#define RX_SWEEP_SIM  10   /* ms between sweeps under a simulated timeout clock */
 #define RX_BIND_TRIES 8    /* port 0: tries for a port free for both TCP and UDP */
+/* Bytes of a connection's answers libuv may hold (the kernel's buffer full) before its
+ * reading pauses: a few dozen answers. */
+#define RX_WRITE_QUEUE_MAX 4096
+/* The kernel's buffer of a connection's answers: its own default grows to megabytes for a
+ * peer that does not read. 1,500 answers or more; at 100 ms of round trip, 15,000 a
+ * second on one connection. */
+#define RX_SEND_BUFFER 65536
+/* At stop, how long connections may take to send the answers handed to them. */
+#define RX_STOP_FLUSH_MS 1000
 
 /* A sending address: its TCP connections and its UDP frames awaiting answers. */
 struct rx_source {
     struct rx_source *next;
     int family;
-    uint8_t addr[16];
+    uint8_t addr[16]; /* IPv4: the address; IPv6: its /64, the rest zero */
     size_t connections;
     size_t udp_in_flight;
 };
 
 struct rx_conn {
     uv_tcp_t tcp; /* first: the handle's address is the connection's */
+    uv_shutdown_t shutdown;
     struct dc09_receiver *r;
     uint32_t slot, gen;
     struct rx_source *source;
     uint8_t *buf; /* bytes read but not yet framed */
     size_t len, cap;
-    size_t in_flight;
-    bool paused; /* reading stopped until answers drain */
-    bool eof;    /* the peer is done sending: close once answered */
-    uint64_t last_active;
+    size_t queued;    /* frames with the writer, not yet answered */
+    size_t writing;   /* answers handed to libuv, not yet written */
+    bool paused;      /* reading stopped until answers drain */
+    bool eof;         /* the peer is done sending: close once answered */
+    bool finishing;   /* shut down: closes once its answers are written */
+    bool has_partial; /* buf ends in a frame begun at partial_since */
+    int64_t read_ms;  /* clock: the last read (a kept frame's receipt time) */
+    /* Timeout clock (rx_now): */
+    int64_t last_active;   /* a frame taken or an answer handed over */
+    int64_t write_since;   /* an answer written, or the first of those pending handed over */
+    int64_t partial_since; /* the read that began the partial frame */
     char peer[RX_PEER_MAX];
 };
 
@@ -58,38 +77,66 @@ void dc09_receiver_config_init(struct dc09_receiver_config *cfg)
     cfg->max_connections = 4096;
     cfg->max_per_source = 64;
     cfg->idle_timeout_ms = 5 * 60 * 1000;
+    cfg->frame_timeout_ms = 30 * 1000;
     cfg->max_frame = DC09_FRAME_MAX;
     cfg->max_in_flight = 64;
+    cfg->max_queued = 65536;
+    cfg->max_udp_sources = 4096;
     cfg->batch_max = 1024;
     cfg->ingest.repeat_window_ms = 10 * 60 * 1000;
     cfg->ingest.past_ms = 40 * 1000;
     cfg->ingest.future_ms = 20 * 1000;
 }
 
-/* ---- sending addresses ---- */
-
-static size_t source_key(const struct sockaddr *sa, int *family, uint8_t addr[16])
+/* The time deadlines are judged by: the loop's monotonic time (a step of the wall clock
+ * must not close every connection, nor keep a trickling one open), or a test's clock. */
+static int64_t rx_now(const struct dc09_receiver *r)
 {
-    memset(addr, 0, 16);
-    *family = sa->sa_family;
-    if (sa->sa_family == AF_INET6) {
-        memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-        return 16;
-    }
-    memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    return 4;
+    if (r->cfg.timeout_clock)
+        return clock_now_ms(r->cfg.timeout_clock);
+    return (int64_t)uv_now(&r->loop);
 }
 
+/* ---- sending addresses ---- */
+
+/* sa's source: an IPv4 address (also when mapped into IPv6), or an IPv6 /64, since one
+ * host there can send from any of its 2^64 addresses. */
+static void source_key(const struct sockaddr *sa, int *family, uint8_t addr[16])
+{
+    memset(addr, 0, 16);
+    *family = AF_INET;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            memcpy(addr, a->s6_addr + 12, 4);
+        } else {
+            *family = AF_INET6;
+            memcpy(addr, a->s6_addr, 8);
+        }
+        return;
+    }
+    memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+}
+
+_Static_assert(sizeof((struct dc09_receiver *)0)->hash_key == crypto_shorthash_KEYBYTES, "key");
+
+/* Keyed (SipHash, a key drawn at start): spoofed senders cannot pick addresses that all
+ * fall in one bucket. */
 static size_t source_bucket(const struct dc09_receiver *r, int family, const uint8_t addr[16])
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)family; /* FNV-1a */
-    for (size_t i = 0; i < 16; i++)
-        h = (h ^ addr[i]) * 1099511628211ULL;
+    uint8_t in[17], out[crypto_shorthash_BYTES];
+    uint64_t h;
+    in[0] = (uint8_t)family;
+    memcpy(in + 1, addr, 16);
+    crypto_shorthash(out, in, sizeof in, r->hash_key);
+    memcpy(&h, out, sizeof h);
     return (size_t)(h % r->n_buckets);
 }
 
-/* The entry of sa's address, made when missing. */
-static struct rx_source *source_get(struct dc09_receiver *r, const struct sockaddr *sa)
+/* The entry of sa's source, made when missing. NULL when udp and the entries without TCP
+ * connections are max_udp_sources already: UDP senders are spoofable, and TCP ones are
+ * bounded by max_connections. */
+static struct rx_source *source_get(struct dc09_receiver *r, const struct sockaddr *sa, bool udp)
 {
     int family;
     uint8_t addr[16];
@@ -98,11 +145,14 @@ static struct rx_source *source_get(struct dc09_receiver *r, const struct sockad
     for (struct rx_source *s = r->sources[b]; s; s = s->next)
         if (s->family == family && memcmp(s->addr, addr, 16) == 0)
             return s;
+    if (udp && r->n_sources - r->n_tcp_sources >= r->cfg.max_udp_sources)
+        return NULL;
     struct rx_source *s = xcalloc(1, sizeof *s);
     s->family = family;
     memcpy(s->addr, addr, 16);
     s->next = r->sources[b];
     r->sources[b] = s;
+    r->n_sources++;
     return s;
 }
 
@@ -115,6 +165,7 @@ static void source_release(struct dc09_receiver *r, struct rx_source *s)
     while (*p != s)
         p = &(*p)->next;
     *p = s->next;
+    r->n_sources--;
     free(s);
 }
 
@@ -134,15 +185,68 @@ static void peer_name(const struct sockaddr *sa, char *out, size_t n)
 
 /* ---- frames to the writer ---- */
 
-static struct rx_item *item_new(const uint8_t *p, const struct dc09_span *sp, const char *peer)
+/* A new item of the frame p[0..sp->len), from where `from` says (its header copied). */
+static struct rx_item *item_new(struct dc09_receiver *r, const struct rx_item *from,
+                                const uint8_t *p, const struct dc09_span *sp)
 {
     struct rx_item *it = xmalloc(sizeof *it + sp->len);
-    memset(it, 0, sizeof *it);
+    memcpy(it, from, sizeof *it);
+    it->next = NULL;
     it->len = sp->len;
     it->bad_length = sp->bad_length;
     memcpy(it->frame, p, sp->len);
-    snprintf(it->peer, sizeof it->peer, "%s", peer);
+    r->items++;
     return it;
+}
+
+/* Frees an item the loop is done with. */
+static void item_free(struct dc09_receiver *r, struct rx_item *it)
+{
+    r->items--;
+    free(it);
+}
+
+static void drop(struct dc09_receiver *r, struct rx_item *it)
+{
+    atomic_fetch_add_explicit(&r->stats.dropped, 1, memory_order_relaxed);
+    item_free(r, it);
+}
+
+/* Frames one more sender may have alive: its own bound (in_flight of max_in_flight), and
+ * what is left of max_queued. */
+static size_t room_for(const struct dc09_receiver *r, size_t in_flight)
+{
+    size_t own = in_flight < r->cfg.max_in_flight ? r->cfg.max_in_flight - in_flight : 0;
+    size_t all = r->items < r->cfg.max_queued ? r->cfg.max_queued - r->items : 0;
+    return own < all ? own : all;
+}
+
+/*
+ * Finds the frames in p[0..n) and queues the first `room` of them to q, as items from
+ * where `from` says; with q NULL they are only counted. Stops before a frame past room
+ * and at an incomplete one; *used gets the bytes done with. Returns the frames taken.
+ */
+static size_t scan_frames(struct dc09_receiver *r, const uint8_t *p, size_t n, size_t room,
+                          const struct rx_item *from, struct rx_queue *q, size_t *used)
+{
+    size_t off = 0, taken = 0;
+    while (off < n && taken < room) {
+        struct dc09_span sp;
+        dc09_frame_next(p + off, n - off, r->cfg.max_frame, &sp);
+        off += sp.skip;
+        if (!sp.len)
+            break;
+        if (q)
+            rx_queue_push(q, item_new(r, from, p + off, &sp));
+        taken++;
+        off += sp.len;
+    }
+    *used = off;
+    if (q && !r->capped && r->items >= r->cfg.max_queued) {
+        r->capped = true;
+        log_warn("dc09_queue_full", "frames=%zu", r->items);
+    }
+    return taken;
 }
 
 /* Hands what one read found to the writer: one lock, one wake-up. */
@@ -166,7 +270,17 @@ static void conn_closed(uv_handle_t *h)
     free(c);
 }
 
-/* Closes c: its slot is freed at once, so that answers still to come find it gone. */
+/* At stop, once every connection has closed, the timer bounding their flush goes too. */
+static void stop_if_flushed(struct dc09_receiver *r)
+{
+    if (r->closing_all && r->sweep_ready && r->n_free == r->cfg.max_connections) {
+        uv_close((uv_handle_t *)&r->sweep, NULL);
+        r->sweep_ready = false;
+    }
+}
+
+/* Closes c: its slot is freed at once, so that answers still to come find it gone. Its
+ * answers not yet written are lost (conn_finish keeps them). */
 static void conn_close(struct rx_conn *c)
 {
     struct dc09_receiver *r = c->r;
@@ -174,38 +288,70 @@ static void conn_close(struct rx_conn *c)
         return;
     r->conns[c->slot] = NULL;
     r->free_slots[r->n_free++] = c->slot;
-    c->source->connections--;
+    if (!--c->source->connections)
+        r->n_tcp_sources--;
     source_release(r, c->source);
     atomic_fetch_sub_explicit(&r->stats.connections, 1, memory_order_relaxed);
-    log_debug("dc09_close", "conn=%u in_flight=%zu", c->slot, c->in_flight);
+    log_debug("dc09_close", "conn=%u queued=%zu writing=%zu", c->slot, c->queued, c->writing);
     uv_close((uv_handle_t *)&c->tcp, conn_closed);
+    stop_if_flushed(r);
 }
 
-/* Queues the frames of p[0..n) while c may have more in flight; returns the bytes used. */
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status; /* written or not, the connection is done */
+    conn_close(req->data);
+}
+
+/* Closes c once the answers handed to libuv are written: a shutdown waits for them. The
+ * sweep's rule on unwritten answers, and at stop RX_STOP_FLUSH_MS, bound the wait. */
+static void conn_finish(struct rx_conn *c)
+{
+    if (c->finishing || uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    if (!c->writing) {
+        conn_close(c);
+        return;
+    }
+    c->finishing = true;
+    c->shutdown.data = c;
+    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown))
+        conn_close(c);
+}
+
+/* Queues the frames of p[0..n) while c and the receiver have room; returns the bytes
+ * done with. */
 static size_t conn_scan(struct rx_conn *c, const uint8_t *p, size_t n)
 {
     struct dc09_receiver *r = c->r;
+    struct rx_item from = {.slot = c->slot, .gen = c->gen, .received_ms = c->read_ms};
+    memcpy(from.peer, c->peer, sizeof from.peer);
     struct rx_queue q = {0};
-    size_t off = 0;
-    while (off < n && c->in_flight < r->cfg.max_in_flight) {
-        struct dc09_span sp;
-        dc09_frame_next(p + off, n - off, r->cfg.max_frame, &sp);
-        off += sp.skip;
-        if (!sp.len)
-            break;
-        struct rx_item *it = item_new(p + off, &sp, c->peer);
-        it->slot = c->slot;
-        it->gen = c->gen;
-        rx_queue_push(&q, it);
-        c->in_flight++;
-        off += sp.len;
+    size_t used;
+    size_t taken = scan_frames(r, p, n, room_for(r, c->queued + c->writing), &from, &q, &used);
+    if (taken) {
+        c->queued += taken;
+        c->last_active = rx_now(r);
     }
     send_to_writer(r, &q);
-    return off;
+    return used;
 }
 
-/* Appends p[0..n) to what c keeps, bounded by max_frame + one read: only a connection
- * paused with a read's worth of frames in hand keeps more than a partial frame. */
+/* After framing (used bytes done with): whether c keeps the start of a frame, and since
+ * when. Bytes that followed what was framed in this read came in it; bytes kept with
+ * nothing framed began when they were first kept. */
+static void conn_mark_partial(struct rx_conn *c, size_t used)
+{
+    if (!c->len) {
+        c->has_partial = false;
+    } else if (used || !c->has_partial) {
+        c->has_partial = true;
+        c->partial_since = rx_now(c->r);
+    }
+}
+
+/* Appends p[0..n) to what c keeps, bounded by max_frame + one read: a connection reads
+ * only while it keeps no more than a partial frame. */
 static void conn_append(struct rx_conn *c, const uint8_t *p, size_t n)
 {
     size_t max = c->r->cfg.max_frame + RX_READ_CHUNK;
@@ -253,46 +399,85 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
     struct rx_conn *c = s->data;
     const uint8_t *p = (const uint8_t *)b->base;
+    size_t n = (size_t)nread, used;
     if (nread < 0) {
         /* The peer is done sending; the answers it is owed go out before the close. */
         uv_read_stop(s);
         c->eof = true;
-        if (nread != UV_EOF || !c->in_flight)
+        c->has_partial = false; /* never to be finished: no deadline for it */
+        if (nread != UV_EOF)
             conn_close(c);
+        else if (!c->queued)
+            conn_finish(c);
         return;
     }
     if (nread == 0)
         return;
-    c->last_active = uv_now(s->loop);
+    c->read_ms = clock_now_ms(c->r->cfg.clock);
     if (c->len == 0) {
         /* The common case, whole frames: framed straight from the read buffer. */
-        size_t used = conn_scan(c, p, (size_t)nread);
-        conn_append(c, p + used, (size_t)nread - used);
+        used = conn_scan(c, p, n);
+        conn_append(c, p + used, n - used);
     } else {
-        conn_append(c, p, (size_t)nread);
-        conn_consume(c, conn_scan(c, c->buf, c->len));
+        conn_append(c, p, n);
+        used = conn_scan(c, c->buf, c->len);
+        conn_consume(c, used);
     }
+    conn_mark_partial(c, used);
     conn_pause_or_resume(c);
 }
 
-/* Reading stops while c has max_in_flight frames awaiting answers, and resumes (after
- * framing what it kept) once they drain. */
+/* Whether c may read: it has room for frames in flight, libuv holds few of its answers,
+ * and the receiver is not at max_queued. */
+static bool conn_may_read(struct rx_conn *c)
+{
+    const struct dc09_receiver *r = c->r;
+    return !r->capped && c->queued + c->writing < r->cfg.max_in_flight &&
+           uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= RX_WRITE_QUEUE_MAX;
+}
+
+/* Reading stops while c may not read, and resumes (after framing what it kept) once it
+ * may again. */
 static void conn_pause_or_resume(struct rx_conn *c)
 {
     struct dc09_receiver *r = c->r;
-    if (c->eof || r->reading_stopped)
+    if (c->eof || c->finishing || r->reading_stopped || uv_is_closing((uv_handle_t *)&c->tcp))
         return;
-    if (c->paused && c->in_flight < r->cfg.max_in_flight && c->len)
-        conn_consume(c, conn_scan(c, c->buf, c->len));
-    bool full = c->in_flight >= r->cfg.max_in_flight;
-    if (full && !c->paused) {
+    if (c->paused && c->len && conn_may_read(c)) {
+        size_t used = conn_scan(c, c->buf, c->len);
+        conn_consume(c, used);
+        conn_mark_partial(c, used);
+    }
+    bool may = conn_may_read(c);
+    if (!may && !c->paused) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->paused = true;
-    } else if (!full && c->paused) {
-        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
-            c->paused = false;
-        else
+    } else if (may && c->paused) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) {
             conn_close(c);
+            return;
+        }
+        c->paused = false;
+        /* The pause was the receiver's: the frame's deadline starts again. */
+        if (c->has_partial)
+            c->partial_since = rx_now(r);
+    }
+}
+
+/* Once the frames alive are well below max_queued, the connections paused by it read
+ * again, starting after the one that reached it last time so that none is always last. */
+static void resume_all(struct dc09_receiver *r)
+{
+    size_t max = r->cfg.max_queued, n = r->cfg.max_connections;
+    if (!r->capped || r->items >= max - max / 4)
+        return;
+    r->capped = false;
+    for (size_t i = 0; i < n && !r->capped; i++) {
+        size_t slot = (r->resume_from + i) % n;
+        if (r->conns[slot])
+            conn_pause_or_resume(r->conns[slot]);
+        if (r->capped)
+            r->resume_from = (slot + 1) % n;
     }
 }
 
@@ -305,7 +490,7 @@ static void refuse(struct rx_conn *c)
 /* Counts c against the limits and gives it a slot; false when over a limit. */
 static bool conn_admit(struct dc09_receiver *r, struct rx_conn *c, const struct sockaddr *sa)
 {
-    struct rx_source *src = source_get(r, sa);
+    struct rx_source *src = source_get(r, sa, false);
     if (src->connections >= r->cfg.max_per_source || !r->n_free) {
         log_debug("dc09_refused", "from_source=%zu free_slots=%zu", src->connections, r->n_free);
         source_release(r, src);
@@ -314,7 +499,8 @@ static bool conn_admit(struct dc09_receiver *r, struct rx_conn *c, const struct 
     c->slot = r->free_slots[--r->n_free];
     c->gen = ++r->gens[c->slot];
     c->source = src;
-    src->connections++;
+    if (!src->connections++)
+        r->n_tcp_sources++;
     r->conns[c->slot] = c;
     atomic_fetch_add_explicit(&r->stats.connections, 1, memory_order_relaxed);
     return true;
@@ -344,9 +530,12 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     peer_name((struct sockaddr *)&ss, c->peer, sizeof c->peer);
-    c->last_active = uv_now(&r->loop);
+    c->last_active = c->write_since = rx_now(r);
     /* Answers are a few dozen bytes each: Nagle's delay would only add latency. */
     uv_tcp_nodelay(&c->tcp, 1);
+    int sndbuf = RX_SEND_BUFFER;
+    if (uv_send_buffer_size((uv_handle_t *)&c->tcp, &sndbuf))
+        log_debug("dc09_send_buffer_failed", "conn=%u", c->slot);
     log_debug("dc09_open", "conn=%u", c->slot);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
         conn_close(c);
@@ -365,36 +554,25 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct s
         return;
     }
     const uint8_t *p = (const uint8_t *)b->base;
-    size_t n = (size_t)nread, off = 0, dropped = 0;
-    struct rx_source *src = source_get(r, sa);
-    char peer[RX_PEER_MAX];
-    peer_name(sa, peer, sizeof peer);
+    size_t n = (size_t)nread, used, rest;
+    struct rx_item from = {.slot = RX_SLOT_UDP, .received_ms = clock_now_ms(r->cfg.clock)};
+    memcpy(&from.addr, sa,
+           sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    peer_name(sa, from.peer, sizeof from.peer);
+    from.source = source_get(r, sa, true);
+    size_t room = from.source ? room_for(r, from.source->udp_in_flight) : 0;
     struct rx_queue q = {0};
-    while (off < n) {
-        struct dc09_span sp;
-        dc09_frame_next(p + off, n - off, r->cfg.max_frame, &sp);
-        off += sp.skip;
-        if (!sp.len)
-            break;
-        if (src->udp_in_flight >= r->cfg.max_in_flight) {
-            dropped++;
-        } else {
-            struct rx_item *it = item_new(p + off, &sp, peer);
-            it->slot = RX_SLOT_UDP;
-            it->source = src;
-            memcpy(&it->addr, sa,
-                   sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                             : sizeof(struct sockaddr_in));
-            src->udp_in_flight++;
-            rx_queue_push(&q, it);
-        }
-        off += sp.len;
-    }
+    size_t taken = scan_frames(r, p, n, room, &from, &q, &used);
+    /* Beyond the room: dropped unanswered, the transmitter sends them again. */
+    size_t dropped = scan_frames(r, p + used, n - used, SIZE_MAX, NULL, NULL, &rest);
     if (dropped) {
         atomic_fetch_add_explicit(&r->stats.frames, dropped, memory_order_relaxed);
         atomic_fetch_add_explicit(&r->stats.dropped, dropped, memory_order_relaxed);
     }
-    source_release(r, src);
+    if (from.source) {
+        from.source->udp_in_flight += taken;
+        source_release(r, from.source);
+    }
     send_to_writer(r, &q);
 }
 
@@ -403,23 +581,24 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct s
 static void on_written(uv_write_t *req, int status)
 {
     struct rx_item *it = req->data;
-    if (status < 0 && status != UV_ECANCELED) {
-        struct rx_conn *c = req->handle->data;
-        conn_close(c);
-    }
-    free(it);
+    struct rx_conn *c = req->handle->data;
+    struct dc09_receiver *r = c->r;
+    c->writing--;
+    c->write_since = rx_now(r);
+    item_free(r, it);
+    if (status < 0)
+        conn_close(c); /* a no-op when closing already (UV_ECANCELED) */
+    else
+        conn_pause_or_resume(c);
+    resume_all(r);
 }
 
 static void on_udp_sent(uv_udp_send_t *req, int status)
 {
+    struct dc09_receiver *r = req->handle->loop->data;
     (void)status; /* a lost datagram is sent again by its transmitter */
-    free(req->data);
-}
-
-static void drop(struct dc09_receiver *r, struct rx_item *it)
-{
-    atomic_fetch_add_explicit(&r->stats.dropped, 1, memory_order_relaxed);
-    free(it);
+    item_free(r, req->data);
+    resume_all(r);
 }
 
 static void deliver_udp(struct dc09_receiver *r, struct rx_item *it)
@@ -437,6 +616,22 @@ static void deliver_udp(struct dc09_receiver *r, struct rx_item *it)
         drop(r, it);
 }
 
+/* Hands the answer of it to libuv; false when c was closed for it. The item stays alive, and
+ * counted in c's frames in flight, until on_written. */
+static bool conn_write(struct rx_conn *c, struct rx_item *it)
+{
+    uv_buf_t b = uv_buf_init(it->answer, (unsigned)it->answer_len);
+    it->req.write.data = it;
+    if (uv_write(&it->req.write, (uv_stream_t *)&c->tcp, &b, 1, on_written)) {
+        drop(c->r, it);
+        conn_close(c);
+        return false;
+    }
+    if (!c->writing++)
+        c->write_since = rx_now(c->r);
+    return true;
+}
+
 /* Writes an answer on its connection, in the order the frames came: one writer, FIFO
  * queues, and uv_write keeps the order of a stream's writes. */
 static void deliver(struct dc09_receiver *r, struct rx_item *it)
@@ -450,39 +645,61 @@ static void deliver(struct dc09_receiver *r, struct rx_item *it)
         drop(r, it);
         return;
     }
-    c->in_flight--;
-    c->last_active = uv_now(&r->loop);
-    if (!it->answer_len) {
+    c->queued--;
+    c->last_active = rx_now(r);
+    if (!it->answer_len)
         drop(r, it);
-    } else {
-        uv_buf_t b = uv_buf_init(it->answer, (unsigned)it->answer_len);
-        it->req.write.data = it;
-        if (uv_write(&it->req.write, (uv_stream_t *)&c->tcp, &b, 1, on_written)) {
-            drop(r, it);
-            conn_close(c);
-            return;
-        }
-    }
-    if (c->eof && !c->in_flight)
-        conn_close(c);
+    else if (!conn_write(c, it))
+        return;
+    if (c->eof && !c->queued)
+        conn_finish(c);
     else
         conn_pause_or_resume(c);
 }
 
-/* ---- the loop: idle sweep, wake-ups, stopping ---- */
+/* ---- the loop: deadlines, wake-ups, stopping ---- */
+
+/* Why c must be closed at now; NULL while it may stay. */
+static const char *conn_overdue(const struct rx_conn *c, int64_t now)
+{
+    const struct dc09_receiver_config *cfg = &c->r->cfg;
+    /* Its answers are not going out: the peer does not read them. */
+    if (c->writing && now - c->write_since >= cfg->idle_timeout_ms)
+        return "unread_answers";
+    /* A connection waiting for its answers is waiting for us, not idle. */
+    if (!c->queued && !c->writing && now - c->last_active >= cfg->idle_timeout_ms)
+        return "idle";
+    /* A paused connection reads nothing: its frame cannot be finished. */
+    if (c->has_partial && !c->paused && now - c->partial_since >= cfg->frame_timeout_ms)
+        return "partial_frame";
+    return NULL;
+}
 
 static void on_sweep(uv_timer_t *t)
 {
     struct dc09_receiver *r = t->data;
-    uint64_t now = uv_now(&r->loop);
+    int64_t now = rx_now(r);
     for (size_t i = 0; i < r->cfg.max_connections; i++) {
         struct rx_conn *c = r->conns[i];
-        /* A connection waiting for its answers is waiting for us, not idle. */
-        if (c && !c->in_flight && now - c->last_active >= (uint64_t)r->cfg.idle_timeout_ms) {
-            log_debug("dc09_idle", "conn=%u", c->slot);
+        const char *why = c ? conn_overdue(c, now) : NULL;
+        if (why) {
+            log_debug("dc09_timeout", "conn=%u reason=%s", c->slot, why);
             conn_close(c);
         }
     }
+    atomic_fetch_add_explicit(&r->sweeps, 1, memory_order_relaxed);
+}
+
+/* How often the sweep runs: a quarter of the shorter deadline, within bounds. A simulated
+ * clock jumps when its test moves it: the sweep then runs often to see the jump soon. */
+static uint64_t sweep_every(const struct dc09_receiver_config *cfg)
+{
+    if (cfg->timeout_clock && clock_is_simulated(cfg->timeout_clock))
+        return RX_SWEEP_SIM;
+    int64_t shorter =
+        cfg->idle_timeout_ms < cfg->frame_timeout_ms ? cfg->idle_timeout_ms : cfg->frame_timeout_ms;
+    uint64_t every = (uint64_t)shorter / 4;
+    return every < 10 ? 10 : every > RX_SWEEP_MAX ? RX_SWEEP_MAX : every;
 }
 
 static void stop_reading(struct dc09_receiver *r)
@@ -496,15 +713,32 @@ static void stop_reading(struct dc09_receiver *r)
             uv_read_stop((uv_stream_t *)&r->conns[i]->tcp);
 }
 
-static void close_all(struct dc09_receiver *r)
+/* At stop, past RX_STOP_FLUSH_MS: the connections whose answers have not gone out (their
+ * peers do not read) are closed without them. */
+static void on_stop_deadline(uv_timer_t *t)
 {
+    struct dc09_receiver *r = t->data;
+    log_warn("dc09_stop_unflushed", "connections=%zu", r->cfg.max_connections - r->n_free);
     for (size_t i = 0; i < r->cfg.max_connections; i++)
         if (r->conns[i])
             conn_close(r->conns[i]);
+}
+
+/* Closes every handle; connections first send the answers handed to them, for
+ * RX_STOP_FLUSH_MS at most (the sweep's timer, now bounding the flush). */
+static void close_all(struct dc09_receiver *r)
+{
     uv_close((uv_handle_t *)&r->udp, NULL);
-    uv_close((uv_handle_t *)&r->sweep, NULL);
     uv_close((uv_handle_t *)&r->wake, NULL);
-    r->udp_ready = r->sweep_ready = r->wake_ready = false;
+    r->udp_ready = r->wake_ready = false;
+    r->closing_all = true;
+    uv_timer_stop(&r->sweep);
+    if (uv_timer_start(&r->sweep, on_stop_deadline, RX_STOP_FLUSH_MS, 0))
+        log_error("dc09_stop_timer_failed", "%s", "");
+    for (size_t i = 0; i < r->cfg.max_connections; i++)
+        if (r->conns[i])
+            conn_finish(r->conns[i]);
+    stop_if_flushed(r);
 }
 
 static void on_wake(uv_async_t *a)
@@ -521,6 +755,7 @@ static void on_wake(uv_async_t *a)
         next = it->next;
         deliver(r, it);
     }
+    resume_all(r);
     if (stop == RX_STOP_CLOSE)
         close_all(r);
 }
@@ -537,8 +772,9 @@ static void *loop_main(void *arg)
 static int check_config(const struct dc09_receiver_config *cfg)
 {
     if (!cfg->listen || !cfg->clock || !cfg->max_connections || !cfg->max_per_source ||
-        cfg->idle_timeout_ms <= 0 || cfg->max_frame < 32 || cfg->max_frame > DC09_FRAME_MAX ||
-        !cfg->max_in_flight || !cfg->batch_max || cfg->max_connections >= RX_SLOT_UDP)
+        cfg->idle_timeout_ms <= 0 || cfg->frame_timeout_ms <= 0 || cfg->max_frame < 32 ||
+        cfg->max_frame > DC09_FRAME_MAX || !cfg->max_in_flight || !cfg->max_queued ||
+        !cfg->max_udp_sources || !cfg->batch_max || cfg->max_connections >= RX_SLOT_UDP)
         return -NA_EINVAL;
     return 0;
 }
@@ -557,8 +793,15 @@ static int make_address(const char *listen, struct sockaddr_storage *ss)
     return -NA_EINVAL;
 }
 
+/* The port field of ss (network order). */
+static in_port_t *address_port(struct sockaddr_storage *ss)
+{
+    return ss->ss_family == AF_INET6 ? &((struct sockaddr_in6 *)ss)->sin6_port
+                                     : &((struct sockaddr_in *)ss)->sin_port;
+}
+
 /* Binds TCP, then UDP on the port TCP got (the one picked for port 0). */
-static int bind_sockets(struct dc09_receiver *r, struct sockaddr_storage *ss)
+static int bind_once(struct dc09_receiver *r, struct sockaddr_storage *ss)
 {
     struct sockaddr_storage got;
     int len = sizeof got;
@@ -573,12 +816,8 @@ static int bind_sockets(struct dc09_receiver *r, struct sockaddr_storage *ss)
         rc = uv_tcp_getsockname(&r->listener, (struct sockaddr *)&got, &len);
     if (rc)
         return rc;
-    r->port = got.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
-                                        : ntohs(((struct sockaddr_in *)&got)->sin_port);
-    if (ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)r->port);
-    else
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)r->port);
+    r->port = ntohs(*address_port(&got));
+    *address_port(ss) = htons((uint16_t)r->port);
     rc = uv_udp_init(&r->loop, &r->udp);
     if (rc)
         return rc;
@@ -586,6 +825,38 @@ static int bind_sockets(struct dc09_receiver *r, struct sockaddr_storage *ss)
     rc = uv_udp_bind(&r->udp, (struct sockaddr *)ss, 0);
     if (!rc)
         rc = uv_udp_recv_start(&r->udp, on_alloc, on_udp);
+    return rc;
+}
+
+/* Closes the handles loop_setup made so far, on the caller's thread (the loop's thread is
+ * not running), and runs the closes through. */
+static void unbind(struct dc09_receiver *r)
+{
+    uv_handle_t *h[4] = {(uv_handle_t *)&r->listener, (uv_handle_t *)&r->udp,
+                         (uv_handle_t *)&r->wake, (uv_handle_t *)&r->sweep};
+    bool *ready[4] = {&r->tcp_ready, &r->udp_ready, &r->wake_ready, &r->sweep_ready};
+    for (int i = 0; i < 4; i++) {
+        if (*ready[i])
+            uv_close(h[i], NULL);
+        *ready[i] = false;
+    }
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+}
+
+/* Binds both sockets. With port 0, the UDP port of the TCP port picked may be another
+ * program's: then both are closed and a fresh port is tried, RX_BIND_TRIES times. */
+static int bind_sockets(struct dc09_receiver *r, struct sockaddr_storage *ss)
+{
+    bool any = *address_port(ss) == 0;
+    int rc = 0;
+    for (int i = 0; i < RX_BIND_TRIES; i++) {
+        rc = bind_once(r, ss);
+        if (!rc || !any || rc != UV_EADDRINUSE)
+            return rc;
+        log_debug("dc09_bind_retry", "port=%d", r->port);
+        unbind(r);
+        *address_port(ss) = 0;
+    }
     return rc;
 }
 
@@ -612,25 +883,16 @@ static int loop_setup(struct dc09_receiver *r, struct sockaddr_storage *ss)
         return rc;
     r->sweep_ready = true;
     r->sweep.data = r;
-    uint64_t every = (uint64_t)r->cfg.idle_timeout_ms / 4;
-    every = every < 10 ? 10 : every > RX_SWEEP_MAX ? RX_SWEEP_MAX : every;
+    uint64_t every = sweep_every(&r->cfg);
     return uv_timer_start(&r->sweep, on_sweep, every, every);
 }
 
-/* Closes what loop_setup made, on the caller's thread (the loop's thread is not running). */
+/* Closes what loop_setup made, and the loop. */
 static void loop_teardown(struct dc09_receiver *r)
 {
     if (!r->loop_ready)
         return;
-    if (r->tcp_ready)
-        uv_close((uv_handle_t *)&r->listener, NULL);
-    if (r->udp_ready)
-        uv_close((uv_handle_t *)&r->udp, NULL);
-    if (r->wake_ready)
-        uv_close((uv_handle_t *)&r->wake, NULL);
-    if (r->sweep_ready)
-        uv_close((uv_handle_t *)&r->sweep, NULL);
-    uv_run(&r->loop, UV_RUN_DEFAULT);
+    unbind(r);
     if (uv_loop_close(&r->loop))
         log_error("dc09_loop_busy", "%s", "");
     r->loop_ready = false;
@@ -671,6 +933,7 @@ static struct dc09_receiver *receiver_alloc(const struct dc09_receiver_config *c
     r->n_free = n;
     r->n_buckets = RX_SOURCES;
     r->sources = xcalloc(r->n_buckets, sizeof *r->sources);
+    randombytes_buf(r->hash_key, sizeof r->hash_key);
     r->read_buf = xmalloc(RX_READ_CHUNK);
     return r;
 }
@@ -683,6 +946,8 @@ int dc09_receiver_start(const struct dc09_receiver_config *cfg, struct dc09_rece
         rc = make_address(cfg->listen, &ss);
     if (rc)
         return rc;
+    if (sodium_init() < 0)
+        return -NA_EIO;
     struct dc09_receiver *r = receiver_alloc(cfg);
     char err[256];
     if (!cfg->ingest.codes) {

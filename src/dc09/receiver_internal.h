@@ -40,6 +40,7 @@ struct rx_item {
     struct rx_source *source;     /* UDP: whose in-flight count it holds (loop thread) */
     struct sockaddr_storage addr; /* UDP: where to answer */
     char peer[RX_PEER_MAX];
+    int64_t received_ms; /* the clock's time when it was read: dc09_ingest's now */
     bool bad_length;
     char answer[DC09_ANSWER_MAX];
     size_t answer_len; /* 0: nothing to send */
@@ -90,16 +91,24 @@ struct dc09_receiver {
     uv_loop_t loop;
     uv_tcp_t listener;
     uv_udp_t udp;
-    uv_async_t wake; /* answers came back, or a stopping step */
-    uv_timer_t sweep;
+    uv_async_t wake;  /* answers came back, or a stopping step */
+    uv_timer_t sweep; /* the deadlines; at stop, the bound on flushing answers */
     bool loop_ready, tcp_ready, udp_ready, wake_ready, sweep_ready, reading_stopped;
+    bool closing_all;       /* stopping: connections are flushing their answers */
     struct rx_conn **conns; /* by slot, max_connections of them; NULL: free */
     uint32_t *gens;         /* generation of each slot, bumped on reuse */
     uint32_t *free_slots;   /* stack of free slots */
     size_t n_free;
     struct rx_source **sources; /* hash of sending addresses */
     size_t n_buckets;
-    uint8_t *read_buf; /* one read at a time on the loop thread (TCP and UDP alike) */
+    unsigned char hash_key[16];      /* the hash's key (crypto_shorthash), drawn at start */
+    size_t n_sources, n_tcp_sources; /* entries; those with TCP connections */
+    size_t items;                    /* items alive: with the writer, or their answers being sent */
+    bool capped;        /* items reached max_queued: TCP reading pauses until they drain */
+    size_t resume_from; /* the slot the next resumption after a cap starts at */
+    uint8_t *read_buf;  /* one read at a time on the loop thread (TCP and UDP alike) */
+    /* Sweeps done: a test that moves its simulated timeout clock waits for one. */
+    atomic_uint_fast64_t sweeps;
 };
 
 /* The writer thread (writer.c): takes what has queued, ingests it, sends answers back. */

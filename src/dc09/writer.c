@@ -64,15 +64,23 @@ static void set_answer(struct rx_item *it, const char *p, size_t len)
     it->answer_len = len;
 }
 
-/* The NAK of a frame the database did not take; the transmitter sends it again. */
+/*
+ * The NAK of a frame the database did not take (the transmitter sends it again), echoing
+ * its receiver, prefix and CRC form: res's when dc09_ingest filled it (it does once it has
+ * read the header), else one made here from the frame. Its time, like every answer's, is
+ * the frame's receipt time.
+ */
 static void answer_nak(struct dc09_receiver *r, struct rx_item *it,
-                       const struct dc09_ingest_result *res, int64_t now)
+                       const struct dc09_ingest_result *res)
 {
-    if (res) {
+    if (res && res->nak_len) {
         set_answer(it, res->nak, res->nak_len);
     } else {
+        struct dc09_frame f;
         size_t len = 0;
-        if (dc09_answer_nak(NULL, now, it->answer, &len))
+        /* Whatever its verdict, f holds the fields read before it (or none): those echo. */
+        (void)dc09_frame_parse(it->frame, it->len, &f);
+        if (dc09_answer_nak(&f, it->received_ms, it->answer, &len))
             len = 0;
         it->answer_len = len;
     }
@@ -80,21 +88,22 @@ static void answer_nak(struct dc09_receiver *r, struct rx_item *it,
 }
 
 /*
- * Ingests n frames in one transaction. On success the answers are in the items and the
- * results in res; on a storage failure everything is rolled back, every frame gets a NAK,
- * the error is returned and *failed is the frame the database refused (n: the transaction
- * itself failed).
+ * Ingests n frames in one transaction, each judged at its receipt time. On success the
+ * answers are in the items and the results in res; on a storage failure everything is
+ * rolled back, every frame gets a NAK, the error is returned and *failed is the frame the
+ * database refused (n: the transaction itself failed).
  */
 static int ingest_batch(struct dc09_receiver *r, struct rx_item **items, size_t n,
-                        struct dc09_ingest_result *res, int64_t now, size_t *failed)
+                        struct dc09_ingest_result *res, size_t *failed)
 {
-    size_t done = 0;
+    size_t done = 0, filled = 0; /* results dc09_ingest wrote, the refused frame's too */
     int rc = store_begin(r->st);
     for (; !rc && done < n; done++) {
         struct rx_item *it = items[done];
         const char *transport = it->slot == RX_SLOT_UDP ? "udp" : "tcp";
         rc = dc09_ingest(r->st, &r->cfg.ingest, it->frame, it->len, it->bad_length, transport,
-                         it->peer, now, &res[done]);
+                         it->peer, it->received_ms, &res[done]);
+        filled = done + 1;
         if (rc)
             break;
     }
@@ -104,7 +113,7 @@ static int ingest_batch(struct dc09_receiver *r, struct rx_item **items, size_t 
     if (rc) {
         store_rollback(r->st);
         for (size_t i = 0; i < n; i++)
-            answer_nak(r, items[i], i < done ? &res[i] : NULL, now);
+            answer_nak(r, items[i], i < filled ? &res[i] : NULL);
         return rc;
     }
     for (size_t i = 0; i < n; i++) {
@@ -133,10 +142,10 @@ static void schedule(struct dc09_receiver *r, const struct dc09_ingest_result *r
  * stored must not take the rest of its batch down with it at every retry.
  */
 static void store_batch(struct dc09_receiver *r, struct rx_item **items, size_t n,
-                        struct dc09_ingest_result *res, int64_t now)
+                        struct dc09_ingest_result *res)
 {
     size_t failed;
-    int rc = ingest_batch(r, items, n, res, now, &failed);
+    int rc = ingest_batch(r, items, n, res, &failed);
     if (!rc) {
         schedule(r, res, n);
         return;
@@ -147,14 +156,15 @@ static void store_batch(struct dc09_receiver *r, struct rx_item **items, size_t 
     /* Their NAKs are replaced by the answers of the second try. */
     atomic_fetch_sub_explicit(&r->stats.naks, n - 1, memory_order_relaxed);
     if (failed > 0)
-        store_batch(r, items, failed, res, now);
+        store_batch(r, items, failed, res);
     if (failed + 1 < n)
-        store_batch(r, items + failed + 1, n - failed - 1, res + failed + 1, now);
+        store_batch(r, items + failed + 1, n - failed - 1, res + failed + 1);
 }
 
 /* Without storage (the benchmark's baseline): parse, and answer as if stored. */
-static void answer_only(struct dc09_receiver *r, struct rx_item *it, int64_t now)
+static void answer_only(struct dc09_receiver *r, struct rx_item *it)
 {
+    int64_t now = it->received_ms;
     struct dc09_frame f;
     struct dc09_payload *p = NULL;
     size_t len = 0;
@@ -185,13 +195,12 @@ static void process(struct dc09_receiver *r, struct rx_queue *batch, struct dc09
     size_t n = 0;
     for (struct rx_item *it = batch->head; it; it = it->next)
         items[n++] = it;
-    int64_t now = clock_now_ms(r->cfg.clock);
     if (r->st) {
-        store_batch(r, items, n, res, now);
+        store_batch(r, items, n, res);
         return;
     }
     for (size_t i = 0; i < n; i++)
-        answer_only(r, items[i], now);
+        answer_only(r, items[i]);
     atomic_fetch_add_explicit(&r->stats.batches, 1, memory_order_relaxed);
 }
 
