@@ -19,6 +19,7 @@
 
 #include "daemon/config.h"
 #include "dc09/receiver_internal.h"
+#include "store/store_cluster.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -900,6 +901,7 @@ static void loop_teardown(struct dc09_receiver *r)
 
 static void receiver_release(struct dc09_receiver *r)
 {
+    rx_checkpointer_stop(r->checkpointer);
     store_close(r->st);
     dc09_codes_free(r->codes);
     free(r->conns);
@@ -958,6 +960,13 @@ int dc09_receiver_start(const struct dc09_receiver_config *cfg, struct dc09_rece
         r->cfg.ingest.codes = r->codes;
     }
     if (cfg->store && (rc = store_open(cfg->store, &r->st)))
+        goto fail;
+    /* Commits answer transmitters: none of them should carry a checkpoint of SQLite's log
+     * (PostgreSQL has none to take). */
+    if (r->st && !store_shared(r->st) &&
+        !(rc = rx_checkpointer_start(cfg->store, &r->checkpointer)))
+        rc = store_checkpoint_defer(r->st);
+    if (rc)
         goto fail;
     if ((rc = loop_setup(r, &ss))) {
         log_error("dc09_bind_failed", "listen=%s error=%s", cfg->listen, uv_err_name(rc));

@@ -68,6 +68,13 @@ struct rx_stats {
 
 struct rx_conn;
 
+/* A thread with a connection of its own that checkpoints the log now and then, so that the
+ * writer's connection can defer its own (store_checkpoint_defer). Stop with
+ * rx_checkpointer_stop (NULL is a no-op). */
+struct rx_checkpointer;
+int rx_checkpointer_start(const struct store_config *cfg, struct rx_checkpointer **out);
+void rx_checkpointer_stop(struct rx_checkpointer *c);
+
 struct dc09_receiver {
     struct dc09_receiver_config cfg; /* pointers inside borrowed */
     struct dc09_codes *codes;        /* none: cfg.ingest.codes is the caller's */
@@ -85,6 +92,7 @@ struct dc09_receiver {
     /* The writer thread's own. */
     pthread_t writer;
     struct store *st; /* NULL: answer without storing (the benchmark's baseline) */
+    struct rx_checkpointer *checkpointer; /* takes the log's checkpoints off st's commits */
 
     /* The loop thread's own (set up by the caller before the thread starts). */
     pthread_t thread;

@@ -51,6 +51,11 @@ struct db_ops {
     /* Run first in a migration's transaction so that nodes starting together apply it
      * once (a transaction-scoped advisory lock on PostgreSQL); NULL when not needed. */
     const char *schema_lock_sql;
+    /* Stops this connection's commits from copying the log into the database file (SQLite's
+     * automatic checkpoint), and does that copy without waiting for or blocking writers;
+     * NULL on a backend without such a log to copy (PostgreSQL). */
+    const char *checkpoint_defer_sql;
+    const char *checkpoint_sql;
 
     /* Opens (creating if missing) a connection. Caller closes with close. */
     int (*open)(const struct db_config *cfg, struct db **out);

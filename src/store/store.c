@@ -63,6 +63,16 @@ int store_ping(struct store *st)
     return st_exec_id(st, "SELECT 1", NO_PARAMS, &one);
 }
 
+int store_checkpoint_defer(struct store *st)
+{
+    return st->ops->checkpoint_defer_sql ? st->ops->exec(st->db, st->ops->checkpoint_defer_sql) : 0;
+}
+
+int store_checkpoint(struct store *st)
+{
+    return st->ops->checkpoint_sql ? st->ops->exec(st->db, st->ops->checkpoint_sql) : 0;
+}
+
 /* ---- transactions ---- */
 
 /* Write transactions of this process, one at a time (see db_ops.single_writer). */

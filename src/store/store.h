@@ -66,6 +66,16 @@ int store_schema_version(struct store *st, int *out_version);
 int store_ping(struct store *st);
 
 /*
+ * SQLite's log (WAL) is copied into the database file by a checkpoint, which by default the
+ * committing connection runs inside its commit once the log is long: a writer whose commit
+ * latency matters (the DC-09 receiver's) defers that with store_checkpoint_defer and has
+ * another connection call store_checkpoint now and then, which copies what it can without
+ * waiting for or blocking writers. Both do nothing on PostgreSQL.
+ */
+int store_checkpoint_defer(struct store *st);
+int store_checkpoint(struct store *st);
+
+/*
  * Transactions. Calls outside a transaction commit on their own. store_begin starts an
  * immediate (write) transaction; nesting is an error (-NA_ESTORE). store_commit makes
  * the changes durable (synchronous=FULL) before returning: only then may a client be

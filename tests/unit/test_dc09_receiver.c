@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -882,6 +883,49 @@ static void test_queue_bound(void **state)
 }
 
 /* Bad settings and an address in use are refused. */
+/* SQLite: the writer's commits take no checkpoint of the log; a thread of the receiver's
+ * own does, so the log's pages reach the database file without the writer copying them. */
+static void test_checkpoints_off_the_writer(void **state)
+{
+    struct fixture *fx = *state;
+    if (test_db_is_pg())
+        skip(); /* PostgreSQL has no such log to copy */
+    struct test_db db;
+    struct store_config sc;
+    db_with_panel(&db, &sc, 2000);
+    /* Everything so far in the database file, so that only the receiver's events can grow
+     * it. */
+    test_db_exec(&db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    struct stat before;
+    assert_int_equal(stat(db.path, &before), 0);
+    fx->cfg.store = &sc;
+    start(fx);
+    int fd = tcp_connect(fx);
+    char buf[4096];
+    struct answer ans[32];
+    for (unsigned seq = 1; seq <= 3000; seq += 32) {
+        size_t n = 0;
+        for (unsigned i = 0; i < 32; i++)
+            n += frame(DC09_TOKEN_ADM_CID, seq + i, "1602 00 000", buf + n, sizeof buf - n);
+        send_all(fd, buf, n);
+        assert_int_equal(read_answers(fd, 32, ans), 32);
+    }
+    close(fd);
+    /* The writer checkpoints nothing (its automatic checkpoint is off): the file grows by
+     * the checkpointer's rounds alone. */
+    struct stat after = before;
+    for (int64_t until = mono_ms() + WAIT_MS;
+         after.st_size <= before.st_size && mono_ms() < until;) {
+        struct timespec pause = {0, 50 * 1000000L};
+        nanosleep(&pause, NULL);
+        assert_int_equal(stat(db.path, &after), 0);
+    }
+    assert_true(after.st_size > before.st_size);
+    dc09_receiver_free(fx->r);
+    fx->r = NULL;
+    test_db_fini(&db);
+}
+
 static void test_bad_config(void **state)
 {
     struct fixture *fx = *state;
@@ -922,6 +966,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_answers_flushed_after_eof, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_frame_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_off_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,6 +244,8 @@ const struct db_ops db_sqlite_ops = {
     .lock_suffix = "",
     .claim_suffix = "",
     .schema_lock_sql = NULL,
+    .checkpoint_defer_sql = "PRAGMA wal_autocheckpoint=0",
+    .checkpoint_sql = "PRAGMA wal_checkpoint(PASSIVE)",
     .open = db_sqlite_open,
     .close = db_sqlite_close,
     .in_transaction = db_sqlite_in_transaction,
