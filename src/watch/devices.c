@@ -161,14 +161,27 @@ static int alarm_open_once(struct watch *w, struct store *st, const struct alarm
     return rc;
 }
 
+/* Alert ids of DC-09 events are per message, not per stored row: one message that reached
+ * two nodes at once (a transmitter's main and backup paths), stored once by each before
+ * either saw the other's row, opens one alarm. Messages share an id only when they share
+ * account, sequence and content within one window: what the receiver takes for a repeat
+ * anyway. A pair straddling two windows opens two alarms, never none. */
+#define ALERT_WINDOW_MS (10 * 60 * INT64_C(1000))
+
+static void event_alert_id(const struct dc09_event_row *e, char *out, size_t n)
+{
+    snprintf(out, n, "dc09/%s/%d/%.16s/%lld", e->account, e->seq, e->digest,
+             (long long)(e->received_at / ALERT_WINDOW_MS));
+}
+
 /* Opens the event's alarm of kind for its worker; *alarm_id gets it. */
 static int event_alarm(struct watch *w, struct store *st, const struct dc09_event_row *e,
                        enum alarm_kind kind, int64_t now, int64_t *alarm_id, struct id_list *outbox)
 {
-    char alert_id[48], message[160];
+    char alert_id[80], message[160];
     struct alarm_row a = {0};
     bool opened;
-    snprintf(alert_id, sizeof alert_id, "dc09/%lld", (long long)e->id);
+    event_alert_id(e, alert_id, sizeof alert_id);
     event_message(e, message, sizeof message);
     struct alarm_request q = {.organisation_id = e->organisation_id,
                               .worker_id = e->worker_id,
@@ -193,9 +206,9 @@ static int event_alarm(struct watch *w, struct store *st, const struct dc09_even
 static int event_amber(struct watch *w, struct store *st, const struct dc09_event_row *e,
                        int64_t now)
 {
-    char alert_id[48];
+    char alert_id[80];
     struct amber_row a = {0};
-    snprintf(alert_id, sizeof alert_id, "dc09/%lld", (long long)e->id);
+    event_alert_id(e, alert_id, sizeof alert_id);
     int rc = store_amber_by_alert_id(st, e->organisation_id, e->worker_id, alert_id, &a);
     amber_row_fini(&a);
     if (rc != -NA_ENOTFOUND)

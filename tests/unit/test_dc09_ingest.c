@@ -722,8 +722,12 @@ static void test_job_red(void **state)
     assert_int_equal(a.clock.state, ALARM_OPEN);
     assert_false(a.clock.duress);
     assert_string_equal(a.source, "dc09");
-    char want[32];
-    snprintf(want, sizeof want, "dc09/%lld", (long long)ev);
+    struct dc09_event_row e = {0};
+    get_event(f, f->org, ev, &e);
+    char want[80];
+    snprintf(want, sizeof want, "dc09/1234AB/1/%.16s/%lld", e.digest,
+             (long long)(T0 / (10 * 60 * INT64_C(1000))));
+    dc09_event_row_fini(&e);
     assert_string_equal(a.alert_id, want);
     assert_string_equal(a.message, "Panic alarm zone 015");
     assert_true(a.position.known);
@@ -925,6 +929,29 @@ static int64_t event_applied_twice(struct fx *f, unsigned seq, const char *accou
     run_job(f, JOB_DC09, r.event_id, T0 + 20, NULL);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM dc09_events WHERE pending_at IS NOT NULL"), 0);
     return r.event_id;
+}
+
+/* One message stored twice (two nodes took it at once, before either saw the other's row)
+ * opens one alarm; another message of the device opens its own. */
+static void test_job_red_stored_twice(void **state)
+{
+    struct fx *f = *state;
+    int64_t first = event_applied(f, 7, "1234AB", "1120 01 015", NULL, T0);
+    struct dc09_event_row e = {0};
+    get_event(f, f->org, first, &e);
+    int64_t twin;
+    e.pending_at = T0 + 5;
+    e.applied_at = 0;
+    e.alarm_id = 0;
+    e.received_at = T0 + 5;
+    assert_int_equal(store_dc09_event_add(f->st, &e, &twin), 0);
+    dc09_event_row_fini(&e);
+    run_job(f, JOB_DC09, twin, T0 + 10, NULL);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms"), 1);
+    assert_int_equal(event_alarm_id(f, twin), event_alarm_id(f, first));
+    int64_t other = event_applied(f, 8, "1234AB", "1120 01 015", NULL, T0 + 20);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms"), 2);
+    assert_true(event_alarm_id(f, other) != event_alarm_id(f, first));
 }
 
 /* A panic or duress from a device issued to nobody opens no alarm (it needs a worker) but
@@ -1139,6 +1166,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pending_per_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_red, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_red_stored_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_duress_and_test, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_amber_position_battery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_silent_and_back, setup, teardown),
