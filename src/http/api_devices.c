@@ -710,24 +710,40 @@ static int read_event_filter(struct request *r, struct dc09_event_filter *f, int
                                                                                    : -NA_EFORBIDDEN;
 }
 
-/* Items of the events the caller sees; coordinates of a worker only with their consent. */
+/* Items of the events the caller sees; coordinates of a worker only with their consent.
+ * *located gets how many shown carry a worker's coordinates. */
 static int event_items(struct request *r, const struct dc09_event_row *rows, size_t n,
-                       json_t *items)
+                       json_t *items, size_t *located_n)
 {
     struct worker_facts *f = xcalloc(1, sizeof *f);
     int rc = 0;
+    *located_n = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         bool visible = false, located = true;
         rc = event_visible(r, f, &rows[i], &visible);
         if (rc || !visible)
             continue;
-        if (rows[i].has_position && rows[i].worker_id)
+        if (rows[i].has_position && rows[i].worker_id) {
             rc = worker_consents(r, f, rows[i].worker_id, &located);
+            *located_n += !rc && located;
+        }
         if (!rc)
             json_array_append_new(items, render_event(&rows[i], located));
     }
     free(f);
     return rc;
+}
+
+/* Where workers were is personal data: a list that showed any is in the audit log, once,
+ * naming the newest event and how many positions it showed. */
+static int audit_positions(struct request *r, const json_t *items, size_t located_n)
+{
+    char detail[48];
+    if (!located_n)
+        return 0;
+    snprintf(detail, sizeof detail, "positions=%zu", located_n);
+    json_int_t newest = json_integer_value(json_object_get(json_array_get(items, 0), "id"));
+    return api_audit(r, "dc09_event.read_positions", "dc09_event", (int64_t)newest, detail);
 }
 
 int api_dc09_event_list(struct request *r)
@@ -745,10 +761,12 @@ int api_dc09_event_list(struct request *r)
     if (rc)
         return rc;
     json_t *items = json_array();
-    size_t shown = n > (size_t)limit ? (size_t)limit : n;
-    rc = event_items(r, rows, shown, items);
+    size_t shown = n > (size_t)limit ? (size_t)limit : n, located_n = 0;
+    rc = event_items(r, rows, shown, items, &located_n);
     int64_t next = n > (size_t)limit ? rows[shown - 1].id : 0;
     dc09_event_rows_free(rows, n);
+    if (!rc)
+        rc = audit_positions(r, items, located_n);
     if (rc) {
         json_decref(items);
         return rc;

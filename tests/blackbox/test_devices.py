@@ -539,16 +539,28 @@ def test_event_shape(srv, crew, events):
     assert ids == sorted(ids, reverse=True), "newest first"
 
 
+def position_reads(srv, crew):
+    """The audit log's entries of DC-09 event lists that showed a worker's position."""
+    body = ok(srv.call("GET", "/api/v1/audit-events?limit=200", token=crew.admin))
+    return [a for a in body["items"] if a["action"] == "dc09_event.read_positions"]
+
+
 def test_position_only_with_consent(srv, crew, events):
     def position(token):
         body = ok(srv.call("GET", "/api/v1/dc09/events?limit=200", token=token))
         return {e["id"]: e["position"] for e in body["items"]}[events.mine]
     assert position(crew.operator.token) is None
+    reads = len(position_reads(srv, crew))
     ok(srv.call("PUT", "/api/v1/me/alert-profile", token=crew.worker.token,
                 body={"location_consent": True}))
     try:
         assert position(crew.operator.token) == {"latitude": 53.8, "longitude": -1.55}
         assert position(crew.lm.token) == {"latitude": 53.8, "longitude": -1.55}
+        # Each list that showed where the worker was is in the audit log, with its reader.
+        logged = position_reads(srv, crew)
+        assert len(logged) == reads + 2
+        assert {a["actor_user_id"] for a in logged[:2]} == {crew.operator.id, crew.lm.id}
+        assert logged[0]["detail"] == "positions=1"
     finally:
         ok(srv.call("PUT", "/api/v1/me/alert-profile", token=crew.worker.token,
                     body={"location_consent": False}))
