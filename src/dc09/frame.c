@@ -28,6 +28,8 @@ const char *dc09_error_name(int err)
         return "decrypt";
     case DC09_ETIMESTAMP:
         return "timestamp";
+    case DC09_ELIMIT:
+        return "limit";
     default:
         return "unknown";
     }

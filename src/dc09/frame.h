@@ -41,6 +41,7 @@ enum dc09_error {
     DC09_ETOKEN = -4,     /* an id token this receiver does not know: answered with DUH */
     DC09_EDECRYPT = -5,   /* the key does not open it (no readable data): NAK */
     DC09_ETIMESTAMP = -6, /* encrypted without a timestamp, or outside the window: NAK */
+    DC09_ELIMIT = -7,     /* over the receiver's limit of unassigned events: DUH */
 };
 /* A short name of a verdict for logs and counters ("crc", "length", ...; "ok"). */
 const char *dc09_error_name(int err);

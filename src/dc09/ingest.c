@@ -60,6 +60,27 @@ static void refuse(struct dc09_ingest_result *out, const struct dc09_frame *f,
     }
 }
 
+void dc09_bucket_init(struct dc09_bucket *b, double rate, double burst)
+{
+    b->rate = rate;
+    b->burst = burst;
+    b->tokens = burst;
+    b->at = 0;
+}
+
+bool dc09_bucket_take(struct dc09_bucket *b, int64_t now)
+{
+    if (now > b->at) {
+        double refill = b->at ? (double)(now - b->at) / 1000.0 * b->rate : b->burst;
+        b->tokens = b->tokens + refill > b->burst ? b->burst : b->tokens + refill;
+        b->at = now;
+    }
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
 /* Hex SHA-256 of what makes a message itself: token, account, data and extended data,
  * not its timestamp or padding (a transmitter's retry carries a new time). */
 static void message_digest(struct ingest_msg *m)
@@ -326,10 +347,14 @@ int dc09_ingest(struct store *st, const struct dc09_ingest_config *cfg, const ui
     rc = store_dc09_event_repeat(st, m.f.account_norm, (int)m.f.seq, m.digest,
                                  now - cfg->repeat_window_ms, &repeat);
     out->repeat = !rc && repeat;
-    if (!rc && repeat)
+    if (!rc && repeat) {
         rc = store_repeat(st, known ? &d : NULL, now, out);
-    else if (!rc)
+    } else if (!rc && !known && cfg->unassigned && !dc09_bucket_take(cfg->unassigned, now)) {
+        refuse(out, &m.f, DC09_TOKEN_DUH, DC09_ELIMIT);
+        goto done;
+    } else if (!rc) {
         rc = store_message(st, &m, known ? &d : NULL, transport, peer, now, out);
+    }
     if (!rc)
         acknowledge(cfg, &m, now, out);
 done:

@@ -17,6 +17,17 @@ struct watch;
  * transaction, commits, and only then sends the answers (durable before acknowledged).
  */
 
+/* A token bucket: at most rate events a second on average, burst at once. */
+struct dc09_bucket {
+    double rate, burst;
+    double tokens;
+    int64_t at; /* when tokens was counted (ms) */
+};
+/* A full bucket. */
+void dc09_bucket_init(struct dc09_bucket *b, double rate, double burst);
+/* Takes one token at now: false when none is left. */
+bool dc09_bucket_take(struct dc09_bucket *b, int64_t now);
+
 struct dc09_ingest_config {
     const struct dc09_codes *codes; /* borrowed */
     /* A message with the same account, sequence and content (not its timestamp) within
@@ -24,6 +35,11 @@ struct dc09_ingest_config {
     int64_t repeat_window_ms;
     int64_t past_ms, future_ms; /* the timestamp window (dc09_timestamp_ok) */
     dc09_random_fn rnd;         /* padding of encrypted answers; NULL: libsodium */
+    /* New events of accounts no device has are stored at most at this pace (NULL: no
+     * limit); beyond it they are answered DUH and not stored: anyone who reaches the port
+     * could otherwise fill the disk with made-up accounts. The caller's thread alone uses
+     * it (the receiver's writer). */
+    struct dc09_bucket *unassigned;
 };
 
 /* What dc09_ingest made of a frame. */

@@ -84,6 +84,8 @@ void dc09_receiver_config_init(struct dc09_receiver_config *cfg)
     cfg->max_queued = 65536;
     cfg->max_udp_sources = 4096;
     cfg->batch_max = 1024;
+    cfg->unassigned_rate = 5;
+    cfg->unassigned_burst = 300;
     cfg->ingest.repeat_window_ms = 10 * 60 * 1000;
     cfg->ingest.past_ms = 40 * 1000;
     cfg->ingest.future_ms = 20 * 1000;
@@ -924,6 +926,10 @@ static struct dc09_receiver *receiver_alloc(const struct dc09_receiver_config *c
 {
     struct dc09_receiver *r = xcalloc(1, sizeof *r);
     r->cfg = *cfg;
+    if (cfg->unassigned_rate > 0 && !cfg->ingest.unassigned) {
+        dc09_bucket_init(&r->unassigned, cfg->unassigned_rate, cfg->unassigned_burst);
+        r->cfg.ingest.unassigned = &r->unassigned;
+    }
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->more, NULL);
     size_t n = cfg->max_connections;

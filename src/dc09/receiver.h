@@ -44,13 +44,18 @@ struct dc09_receiver_config {
     size_t max_udp_sources;   /* sending addresses (spoofable) known from UDP alone at once:
                                  datagrams from a new one beyond are dropped */
     size_t batch_max;         /* frames in one transaction */
+    /* New events of accounts no device has: stored at most this many a second on average,
+     * unassigned_burst at once; beyond, answered DUH (0: no limit). Used when ingest has
+     * no bucket of its own. */
+    double unassigned_rate, unassigned_burst;
     /* Borrowed. What the idle and frame deadlines are judged by; NULL: the loop's monotonic
      * time (the daemon). A test passes a simulated clock and moves it. */
     const struct clock *timeout_clock;
 };
 /* Defaults: 4096 connections, 64 per source, 5 minutes idle, 30 s for a frame,
- * DC09_FRAME_MAX, 64 in flight, 65536 queued, 4096 UDP sources, 1024 a batch; repeat window
- * 10 minutes, timestamps 40 s back and 20 s ahead. */
+ * DC09_FRAME_MAX, 64 in flight, 65536 queued, 4096 UDP sources, 1024 a batch, unassigned
+ * events 5 a second with bursts of 300; repeat window 10 minutes, timestamps 40 s back and
+ * 20 s ahead. */
 void dc09_receiver_config_init(struct dc09_receiver_config *cfg);
 
 /* Binds both sockets and starts the threads. -NA_EINVAL for a bad address, -NA_EIO when it

@@ -93,6 +93,7 @@ struct dc09_receiver {
     pthread_t writer;
     struct store *st; /* NULL: answer without storing (the benchmark's baseline) */
     struct rx_checkpointer *checkpointer; /* takes the log's checkpoints off st's commits */
+    struct dc09_bucket unassigned;        /* new unassigned events' pace (ingest's) */
 
     /* The loop thread's own (set up by the caller before the thread starts). */
     pthread_t thread;

@@ -581,6 +581,40 @@ def test_server_refuses_to_start_when_it_cannot_bind(server_factory):
 # -- durability ----------------------------------------------------------------------------
 
 
+def test_unassigned_events_are_stored_at_a_bounded_pace(server_factory):
+    """Made-up accounts cannot fill the disk: past a burst of 300, new events of accounts no
+    device has are answered DUH and not stored (5 a second refill); a device is not held
+    back by them."""
+    port = free_port()
+    srv = server_factory(extra_args=clock_args() + dc09_args(port))
+    rx = Receiver(srv, port)
+    crew = make_crew(srv)
+    d = add_device(rx, crew)
+    t = rx.tcp()
+    now = rx.now()
+    sent = 340
+    started = time.monotonic()
+    t.send(b"".join(dc.build("ADM-CID", seq, "F%05X" % seq, "1602 00 000", timestamp=now)
+                    for seq in range(1, sent + 1)))
+    answers = [dc.parse_answer(f) for f in t.frames(sent)]
+    elapsed = time.monotonic() - started
+    acks = sum(a["token"] == "ACK" for a in answers)
+    duhs = sum(a["token"] == "DUH" for a in answers)
+    assert acks + duhs == sent, answers
+    assert 300 <= acks <= 300 + 5 * elapsed + 1, (acks, elapsed)
+    assert duhs > 0
+    body = ok(srv.call("GET", "/api/v1/dc09/events?unassigned=true&link=true&limit=200",
+                       token=srv.admin()))
+    stored = len(body["items"])
+    while body["next_before"] is not None:
+        body = ok(srv.call("GET", "/api/v1/dc09/events?unassigned=true&link=true&limit=200"
+                           "&before=%d" % body["next_before"], token=srv.admin()))
+        stored += len(body["items"])
+    assert stored == acks
+    assert_ack(t.ask(dc.build("ADM-CID", 1, account_of(d), "1602 00 000", timestamp=now)),
+               1, account_of(d))
+
+
 def test_killed_server_loses_no_acknowledged_event(server_factory):
     """Several transmitters pipeline messages; the server is killed (SIGKILL) while they
     send, then restarted: every (account, seq) it acknowledged is stored."""

@@ -521,6 +521,45 @@ static void test_unassigned(void **state)
     }
 }
 
+/* New events of unknown accounts at most at the bucket's pace: beyond it DUH and nothing
+ * stored; repeats of stored ones and devices' events are not held back. */
+static void test_unassigned_limit(void **state)
+{
+    struct fx *f = *state;
+    struct dc09_bucket bucket;
+    dc09_bucket_init(&bucket, 1, 2);
+    f->cfg.unassigned = &bucket;
+    struct dc09_ingest_result r;
+    struct frame fr;
+    for (unsigned seq = 1; seq <= 2; seq++) {
+        fr = cid(seq, "777777", "1602 00 000");
+        ingest(f, &fr, &r);
+        assert_int_equal(answer(&r, NULL), DC09_TOKEN_ACK);
+    }
+    fr = cid(3, "888888", "1120 01 015");
+    ingest(f, &fr, &r);
+    assert_int_equal(answer(&r, NULL), DC09_TOKEN_DUH);
+    assert_int_equal(r.verdict, DC09_ELIMIT);
+    assert_int_equal(r.event_id, 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dc09_events"), 2);
+    /* A repeat of a stored one is acknowledged; the device's own events go on. */
+    fr = cid(2, "777777", "1602 00 000");
+    ingest(f, &fr, &r);
+    assert_int_equal(answer(&r, NULL), DC09_TOKEN_ACK);
+    assert_true(r.repeat);
+    fr = cid(4, "1234AB", "1602 00 000");
+    ingest(f, &fr, &r);
+    assert_int_equal(answer(&r, NULL), DC09_TOKEN_ACK);
+    /* A second later, one more token. */
+    fr = cid(3, "888888", "1120 01 015");
+    ingest_at(f, &fr, false, T0 + 1000, &r);
+    assert_int_equal(answer(&r, NULL), DC09_TOKEN_ACK);
+    fr = cid(5, "888888", "1602 00 000");
+    ingest_at(f, &fr, false, T0 + 1000, &r);
+    assert_int_equal(answer(&r, NULL), DC09_TOKEN_DUH);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dc09_events"), 4);
+}
+
 /* Answers sent to the receiver (ACK, NAK, DUH) are no messages: DUH, nothing stored. */
 static void test_answer_tokens_refused(void **state)
 {
@@ -1161,6 +1200,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nak_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unassigned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unassigned_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_tokens_refused, setup, teardown),
         cmocka_unit_test(test_hex_helpers),
         cmocka_unit_test_setup_teardown(test_pending_per_action, setup, teardown),
