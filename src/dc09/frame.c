@@ -225,10 +225,7 @@ static int read_account(const char *s, size_t n, size_t *i, struct dc09_frame *o
         (*i)++;
         if (!read_hex(s, n, i, 3, 16, &out->account))
             return DC09_EFORMAT;
-        for (size_t k = 0; k < out->account.len; k++) {
-            char c = out->account.p[k];
-            out->account_norm[k] = (char)(c >= 'a' && c <= 'f' ? c - 'a' + 'A' : c);
-        }
+        dc09_upper(out->account.p, out->account.len, out->account_norm);
         out->account_norm[out->account.len] = '\0';
         return DC09_OK;
     }

@@ -54,12 +54,6 @@ static int by_alert_id(struct store *st, const char *sql, int64_t org_id, int64_
                   out, size);
 }
 
-/* This node when the row has due work, else no owner. */
-static const char *owner_if(const struct store *st, bool has_work)
-{
-    return has_work ? st->node : NULL;
-}
-
 /* ---- alarms ---- */
 
 void alarm_row_fini(struct alarm_row *r)
@@ -182,7 +176,7 @@ int store_alarm_create(struct store *st, const struct alarm_row *r, int64_t *out
                P_ID(c->closed_at), P_I64(c->outcome), P_TEXT(r->alert_id), P_TEXT(r->source),
                P_TEXT(r->message), P_POSITION(&r->position), P_TEXT(r->found_safe),
                P_TEXT(r->close_note), P_TEXT(r->police_urn), P_TEXT(r->police_reference),
-               P_I64(c->opened_at), P_TEXT(owner_if(st, c->state == ALARM_OPEN)),
+               P_I64(c->opened_at), P_TEXT(st_owner_if(st, c->state == ALARM_OPEN)),
                P_WORKER_VISIT(r)),
         out_id);
 }
@@ -228,7 +222,7 @@ int store_alarm_update(struct store *st, const struct alarm_row *r)
                P_ID(c->cancelled_at), P_ID(c->closed_by), P_ID(c->closed_at), P_I64(c->outcome),
                P_POSITION(&r->position), P_TEXT(r->found_safe), P_TEXT(r->close_note),
                P_TEXT(r->police_urn), P_TEXT(r->police_reference), P_I64(r->updated_at),
-               P_TEXT(owner_if(st, c->state == ALARM_OPEN)), P_I64(r->id),
+               P_TEXT(st_owner_if(st, c->state == ALARM_OPEN)), P_I64(r->id),
                P_I64(r->organisation_id)),
         NULL);
 }
@@ -467,7 +461,7 @@ int store_amber_create(struct store *st, const struct amber_row *r, int64_t *out
         "?" FROM_WORKER_VISIT_SQL,
         PARAMS(P_ID(r->visit_id), P_TEXT(r->alert_id), P_TEXT(r->status), P_POSITION(&r->position),
                P_I64(r->state), P_ID(r->deadline_at), P_ID(r->cleared_at), P_ID(r->alarm_id),
-               P_I64(r->created_at), P_TEXT(owner_if(st, r->state == AMBER_WATCHING)),
+               P_I64(r->created_at), P_TEXT(st_owner_if(st, r->state == AMBER_WATCHING)),
                P_WORKER_VISIT(r)),
         out_id);
 }
@@ -502,7 +496,7 @@ int store_amber_update(struct store *st, const struct amber_row *r)
                       "UPDATE amber_alerts SET state = ?, cleared_at = ?, alarm_id = ?, owner = ? "
                       "WHERE id = ? AND organisation_id = ? RETURNING id",
                       PARAMS(P_I64(r->state), P_ID(r->cleared_at), P_ID(r->alarm_id),
-                             P_TEXT(owner_if(st, r->state == AMBER_WATCHING)), P_I64(r->id),
+                             P_TEXT(st_owner_if(st, r->state == AMBER_WATCHING)), P_I64(r->id),
                              P_I64(r->organisation_id)),
                       NULL);
 }
@@ -688,7 +682,7 @@ int store_alert_profile_put(struct store *st, const struct alert_profile *p)
         PARAMS(P_TEXT(p->code_hash), P_TEXT(p->duress_hash), P_BOOL(p->location_consent),
                P_ID(p->consent_changed_at), P_PCT(p->battery_pct), P_ID(p->battery_at),
                P_ID(p->low_battery_told_at), P_ID(p->device_tested_at), P_ID(p->test_due_at),
-               P_I64(p->updated_at), P_TEXT(owner_if(st, p->test_due_at != 0)), P_I64(p->user_id),
-               P_I64(p->organisation_id)),
+               P_I64(p->updated_at), P_TEXT(st_owner_if(st, p->test_due_at != 0)),
+               P_I64(p->user_id), P_I64(p->organisation_id)),
         NULL);
 }

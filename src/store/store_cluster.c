@@ -52,6 +52,11 @@ const char *store_node_name(const struct store *st)
     return st->node;
 }
 
+const char *st_owner_if(const struct store *st, bool has_work)
+{
+    return has_work ? st->node : NULL;
+}
+
 int store_node_heartbeat(struct store *st, int64_t now)
 {
     return st_exec(st,

@@ -14,12 +14,6 @@
 #include "store/store_internal.h"
 #include "util/error.h"
 
-/* This node when the row has due work, else no owner. */
-static const char *owner_if(const struct store *st, bool has_work)
-{
-    return has_work ? st->node : NULL;
-}
-
 /* ---- devices ---- */
 
 void device_row_fini(struct device_row *r)
@@ -102,7 +96,7 @@ static int device_check(const struct device_row *d)
         P_BOOL((d)->supervision_alarm), P_ID((d)->last_contact_at), P_ID((d)->last_test_at),       \
         P_BOOL((d)->battery_low), P_ID((d)->battery_at), P_ID((d)->silent_due_at),                 \
         P_ID((d)->lost_at), P_ID((d)->lost_alarm_id), P_I64((d)->updated_at),                      \
-        P_TEXT(owner_if(st, (d)->silent_due_at != 0))
+        P_TEXT(st_owner_if(st, (d)->silent_due_at != 0))
 
 int store_device_create(struct store *st, const struct device_row *d, int64_t *out_id)
 {
@@ -194,7 +188,7 @@ int store_device_contact(struct store *st, const struct device_row *d)
                       "battery_at = ?, silent_due_at = ?, owner = ? WHERE id = ? RETURNING id",
                       PARAMS(P_ID(d->last_contact_at), P_ID(d->last_test_at),
                              P_BOOL(d->battery_low), P_ID(d->battery_at), P_ID(d->silent_due_at),
-                             P_TEXT(owner_if(st, d->silent_due_at != 0)), P_I64(d->id)),
+                             P_TEXT(st_owner_if(st, d->silent_due_at != 0)), P_I64(d->id)),
                       NULL);
 }
 
@@ -301,7 +295,7 @@ int store_dc09_event_add(struct store *st, const struct dc09_event_row *r, int64
                P_F64_IF(r->has_position, r->latitude), P_F64_IF(r->has_position, r->longitude),
                P_ID(r->event_at), P_ID(r->sent_at), P_TEXT(r->verification), P_TEXT(r->extra),
                P_TEXT(r->transport), P_TEXT(r->peer), P_I64(r->received_at), P_ID(r->pending_at),
-               P_ID(r->applied_at), P_ID(r->alarm_id), P_TEXT(owner_if(st, r->pending_at != 0))),
+               P_ID(r->applied_at), P_ID(r->alarm_id), P_TEXT(st_owner_if(st, r->pending_at != 0))),
         out_id);
 }
 

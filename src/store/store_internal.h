@@ -174,6 +174,10 @@ int st_alarm_in_org(struct store *st, int64_t org_id, int64_t alarm_id);
 /* Events (store_events.c). In store_commit, before COMMIT: writes the transaction's
  * events (and notifies other processes); *out_n gets how many there were. */
 int st_events_flush(struct store *st, size_t *out_n);
+
+/* The owner to write on a row of a due table (store_cluster.h): this node when the row has
+ * due work, else none. */
+const char *st_owner_if(const struct store *st, bool has_work);
 /* Forgets the transaction's events (rollback, close). */
 void st_events_clear(struct store *st);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_cluster.h"
 
 struct test_db {
     bool pg;
@@ -210,6 +211,22 @@ static inline int64_t test_db_tables(const struct test_db *t)
     return test_db_int(t, t->pg ? "SELECT COUNT(*) FROM pg_tables "
                                   "WHERE schemaname = current_schema()"
                                 : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
+}
+
+/* The rows of kind this node owns due by until; *first_id and *first_due get the first's
+ * (untouched when none). */
+static inline size_t test_owned_due(struct store *st, enum due_kind kind, int64_t until,
+                                    int64_t *first_id, int64_t *first_due)
+{
+    struct adopted_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(store_owned_due(st, kind, until, &rows, &n), 0);
+    if (n) {
+        *first_id = rows[0].id;
+        *first_due = rows[0].due_at;
+    }
+    free(rows);
+    return n;
 }
 
 #endif

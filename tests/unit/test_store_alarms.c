@@ -1112,20 +1112,6 @@ static size_t adopt(struct store *st, enum due_kind kind, const char *from, int6
     return n;
 }
 
-static size_t owned_due(struct store *st, enum due_kind kind, int64_t until, int64_t *first_id,
-                        int64_t *first_due)
-{
-    struct adopted_row *rows = NULL;
-    size_t n = 0;
-    assert_int_equal(store_owned_due(st, kind, until, &rows, &n), 0);
-    if (n) {
-        *first_id = rows[0].id;
-        *first_due = rows[0].due_at;
-    }
-    free(rows);
-    return n;
-}
-
 /* Open alarms, watching amber alerts and profiles with a test due are this node's work;
  * a silent node's are taken over, and the node is forgotten only once they are. */
 static void test_due_work(void **state)
@@ -1158,17 +1144,17 @@ static void test_due_work(void **state)
     assert_int_equal(store_owns(f->st, DUE_DEVICE, f->other_worker, &mine), -NA_ENOTFOUND);
 
     int64_t id = 0, due = 0;
-    assert_int_equal(owned_due(f->st, DUE_ALARM, INT64_MAX, &id, &due), 1);
+    assert_int_equal(test_owned_due(f->st, DUE_ALARM, INT64_MAX, &id, &due), 1);
     assert_int_equal(id, alarm);
     assert_int_equal(due, T0 + 30000);
-    assert_int_equal(owned_due(f->st, DUE_ALARM, T0 + 29999, &id, &due), 0);
-    assert_int_equal(owned_due(f->st, DUE_AMBER, INT64_MAX, &id, &due), 1);
+    assert_int_equal(test_owned_due(f->st, DUE_ALARM, T0 + 29999, &id, &due), 0);
+    assert_int_equal(test_owned_due(f->st, DUE_AMBER, INT64_MAX, &id, &due), 1);
     assert_int_equal(id, amber);
     assert_int_equal(due, T0 + 10 * MIN);
-    assert_int_equal(owned_due(f->st, DUE_DEVICE, T0 + 60 * MIN, &id, &due), 1);
+    assert_int_equal(test_owned_due(f->st, DUE_DEVICE, T0 + 60 * MIN, &id, &due), 1);
     assert_int_equal(id, f->worker);
     assert_int_equal(due, T0 + 60 * MIN);
-    assert_int_equal(owned_due(f->st, DUE_DEVICE, T0 + 60 * MIN - 1, &id, &due), 0);
+    assert_int_equal(test_owned_due(f->st, DUE_DEVICE, T0 + 60 * MIN - 1, &id, &due), 0);
 
     /* a goes silent; b takes everything over, with the due times. */
     assert_int_equal(store_node_heartbeat(f->st, T0), 0);
@@ -1198,8 +1184,8 @@ static void test_due_work(void **state)
     assert_true(owns(b, DUE_AMBER, amber));
     assert_true(owns(b, DUE_DEVICE, f->worker));
     assert_false(owns(f->st, DUE_DEVICE, f->worker));
-    assert_int_equal(owned_due(f->st, DUE_ALARM, INT64_MAX, &id, &due), 0);
-    assert_int_equal(owned_due(b, DUE_AMBER, INT64_MAX, &id, &due), 1);
+    assert_int_equal(test_owned_due(f->st, DUE_ALARM, INT64_MAX, &id, &due), 0);
+    assert_int_equal(test_owned_due(b, DUE_AMBER, INT64_MAX, &id, &due), 1);
     assert_int_equal(store_node_forget(b, "a", T0 + 1), 0);
     assert_int_equal(test_db_int(&f->db, "SELECT COUNT(*) FROM nodes WHERE name = 'a'"), 0);
 
@@ -1215,7 +1201,7 @@ static void test_due_work(void **state)
     alarm_row_fini(&g);
     assert_int_equal(store_owns(f->st, DUE_ALARM, alarm, &mine), 0);
     assert_false(mine);
-    assert_int_equal(owned_due(b, DUE_ALARM, INT64_MAX, &id, &due), 0);
+    assert_int_equal(test_owned_due(b, DUE_ALARM, INT64_MAX, &id, &due), 0);
     assert_int_equal(store_alarm_get(b, f->org, quiet_id, &g), 0);
     g.updated_at = T0 + 2;
     assert_int_equal(store_alarm_update(f->st, &g), 0); /* written by a: a's again */
@@ -1224,7 +1210,7 @@ static void test_due_work(void **state)
     p.test_due_at = 0;
     assert_int_equal(store_alert_profile_put(b, &p), 0);
     assert_false(owns(b, DUE_DEVICE, f->worker));
-    assert_int_equal(owned_due(b, DUE_DEVICE, INT64_MAX, &id, &due), 0);
+    assert_int_equal(test_owned_due(b, DUE_DEVICE, INT64_MAX, &id, &due), 0);
     store_close(b);
 }
 

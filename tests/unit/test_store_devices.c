@@ -573,20 +573,6 @@ static void test_event_repeat(void **state)
     assert_true(first < second);
 }
 
-static size_t owned_due(struct store *st, enum due_kind kind, int64_t until, int64_t *first_id,
-                        int64_t *first_due)
-{
-    struct adopted_row *rows = NULL;
-    size_t n = 0;
-    assert_int_equal(store_owned_due(st, kind, until, &rows, &n), 0);
-    if (n) {
-        *first_id = rows[0].id;
-        *first_due = rows[0].due_at;
-    }
-    free(rows);
-    return n;
-}
-
 /* Pending events and supervised devices are this node's work until applied or no longer
  * due; a silent node's are taken over. */
 static void test_due_work(void **state)
@@ -612,14 +598,14 @@ static void test_due_work(void **state)
     assert_true(owns(f->st, DUE_DC09, pending));
     assert_false(owns(f->st, DUE_DC09, done));
     int64_t id = 0, due = 0;
-    assert_int_equal(owned_due(f->st, DUE_SILENT, INT64_MAX, &id, &due), 1);
+    assert_int_equal(test_owned_due(f->st, DUE_SILENT, INT64_MAX, &id, &due), 1);
     assert_int_equal(id, sup);
     assert_int_equal(due, T0 + 10 * MIN);
-    assert_int_equal(owned_due(f->st, DUE_SILENT, T0 + 10 * MIN - 1, &id, &due), 0);
-    assert_int_equal(owned_due(f->st, DUE_DC09, T0, &id, &due), 1);
+    assert_int_equal(test_owned_due(f->st, DUE_SILENT, T0 + 10 * MIN - 1, &id, &due), 0);
+    assert_int_equal(test_owned_due(f->st, DUE_DC09, T0, &id, &due), 1);
     assert_int_equal(id, pending);
     assert_int_equal(due, T0);
-    assert_int_equal(owned_due(f->st, DUE_DC09, T0 - 1, &id, &due), 0);
+    assert_int_equal(test_owned_due(f->st, DUE_DC09, T0 - 1, &id, &due), 0);
 
     /* a goes silent: b takes both over. */
     assert_int_equal(store_node_heartbeat(f->st, T0), 0);
@@ -638,12 +624,12 @@ static void test_due_work(void **state)
     assert_int_equal(store_commit(b), 0);
     assert_true(owns(b, DUE_SILENT, sup));
     assert_true(owns(b, DUE_DC09, pending));
-    assert_int_equal(owned_due(f->st, DUE_DC09, INT64_MAX, &id, &due), 0);
+    assert_int_equal(test_owned_due(f->st, DUE_DC09, INT64_MAX, &id, &due), 0);
 
     /* Applied: no work, no owner. A device written without a due time: the same. */
     assert_int_equal(store_dc09_event_applied(b, pending, T0 + 1, 0), 0);
     assert_false(owns(b, DUE_DC09, pending));
-    assert_int_equal(owned_due(b, DUE_DC09, INT64_MAX, &id, &due), 0);
+    assert_int_equal(test_owned_due(b, DUE_DC09, INT64_MAX, &id, &due), 0);
     struct device_row g = {0};
     assert_int_equal(store_device_get(f->st, f->org, sup, &g), 0);
     g.silent_due_at = T0 + 20 * MIN;
@@ -653,7 +639,7 @@ static void test_due_work(void **state)
     assert_int_equal(store_device_update(f->st, &g), 0);
     device_row_fini(&g);
     assert_false(owns(f->st, DUE_SILENT, sup));
-    assert_int_equal(owned_due(f->st, DUE_SILENT, INT64_MAX, &id, &due), 0);
+    assert_int_equal(test_owned_due(f->st, DUE_SILENT, INT64_MAX, &id, &due), 0);
     assert_int_equal(test_db_int(&f->db, "SELECT COUNT(*) FROM devices WHERE owner IS NOT NULL"),
                      0);
     store_close(b);
