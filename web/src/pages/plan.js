@@ -1,0 +1,6 @@
+// Placeholder until the page is built.
+import { html } from '../html.js';
+
+export default function Page() {
+    return html`<section><h1 tabindex="-1">plan</h1><p>Not built yet.</p></section>`;
+}
