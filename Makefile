@@ -13,19 +13,24 @@ JOBS       ?= $(shell nproc)
 bootstrap:
 	@./scripts/bootstrap
 
+# The web console is built into $(BUILD)/web (scripts/build-web); notaloned serves it at /.
 build: bootstrap
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+	./scripts/build-web $(BUILD)/web
 
 run: build
-	./$(BUILD)/notaloned --listen $(LISTEN) --dc09-listen $(DC09_LISTEN) --data-dir $(DATA_DIR)
+	./$(BUILD)/notaloned --listen $(LISTEN) --dc09-listen $(DC09_LISTEN) --data-dir $(DATA_DIR) \
+	    --console-dir $(BUILD)/web
 
 # The test build is the one CI trusts: AddressSanitizer + UndefinedBehaviorSanitizer,
-# warnings as errors.
+# warnings as errors. The browser tests (tests/browser) use the console built into
+# $(TEST_BUILD)/web.
 test-build: bootstrap
 	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNOTALONE_SANITIZE=ON \
 	      -DNOTALONE_WERROR=ON >/dev/null
 	cmake --build $(TEST_BUILD) -j $(JOBS)
+	./scripts/build-web $(TEST_BUILD)/web
 
 test: test-build
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
