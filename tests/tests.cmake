@@ -48,6 +48,21 @@ foreach(src ${BLACKBOX_TESTS})
                        ENVIRONMENT "${BLACKBOX_ENV};NOTALONE_TEST_PG_DIR=${PG_TEST_DIR}")
 endforeach()
 
+# Browser tests of the web console: every tests/browser/<name>.test.mjs runs under node's
+# test runner, driving Debian's Chromium (playwright-core from web/node_modules) against a
+# real notaloned that serves the console built into ${CMAKE_BINARY_DIR}/web (make
+# test-build, or scripts/build-web DIR). Screenshots of the pages land in
+# ${CMAKE_BINARY_DIR}/screenshots. SQLite only: they test the console, and the black-box
+# tests already run the API on both backends.
+set(BROWSER_ENV "NOTALONED=$<TARGET_FILE:notaloned>;NOTALONE_SOURCE_DIR=${CMAKE_SOURCE_DIR};NOTALONE_CONSOLE_DIR=${CMAKE_BINARY_DIR}/web;NOTALONE_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots;ASAN_OPTIONS=detect_leaks=1:abort_on_error=0;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+file(GLOB BROWSER_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/browser/*.test.mjs)
+foreach(src ${BROWSER_TESTS})
+  get_filename_component(name ${src} NAME)
+  string(REGEX REPLACE "\\.test\\.mjs$" "" name ${name})
+  add_test(NAME browser.${name} COMMAND node --test ${src})
+  set_tests_properties(browser.${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${BROWSER_ENV}")
+endforeach()
+
 # Source checks: banned calls and formatting (STYLE.md).
 add_test(NAME check.banned_calls COMMAND ${CMAKE_SOURCE_DIR}/scripts/check-banned ${CMAKE_SOURCE_DIR})
 add_test(NAME check.format COMMAND ${CMAKE_SOURCE_DIR}/scripts/check-format ${CMAKE_SOURCE_DIR})
