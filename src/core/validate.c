@@ -128,3 +128,45 @@ int validate_api_key_name(const char *s)
 {
     return validate_text(s, 1, API_KEY_NAME_MAX);
 }
+
+/* The host of a tiles URL (from after "://" up to '/', '?' or the end). */
+static int map_tiles_host(const char *host, size_t len)
+{
+    if (len >= 4 && memcmp(host, "{s}.", 4) == 0) {
+        host += 4;
+        len -= 4;
+    }
+    if (len == 0)
+        return -NA_EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        char c = host[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !strchr(".-:[]", c))
+            return -NA_EINVAL;
+    }
+    return 0;
+}
+
+int validate_map_tiles(const char *s)
+{
+    size_t n = strlen(s), skip;
+    if (n > MAP_TILES_MAX)
+        return -NA_EINVAL;
+    if (strncmp(s, "https://", 8) == 0)
+        skip = 8;
+    else if (strncmp(s, "http://", 7) == 0)
+        skip = 7;
+    else
+        return -NA_EINVAL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || strchr("\"';,\\<>`", *p))
+            return -NA_EINVAL;
+    if (!strstr(s, "{z}") || !strstr(s, "{x}") || !strstr(s, "{y}"))
+        return -NA_EINVAL;
+    return map_tiles_host(s + skip, strcspn(s + skip, "/?#"));
+}
+
+int validate_map_attribution(const char *s)
+{
+    return validate_text(s, 1, MAP_ATTRIBUTION_MAX);
+}

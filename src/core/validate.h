@@ -23,6 +23,8 @@
 #define REGISTRATION_MAX         16
 #define VEHICLE_FIELD_MAX        64
 #define API_KEY_NAME_MAX         100
+#define MAP_TILES_MAX            2048
+#define MAP_ATTRIBUTION_MAX      300
 
 /* Number of UTF-8 code points in s. */
 size_t utf8_length(const char *s);
@@ -47,5 +49,15 @@ int validate_vehicle_field(const char *s);
 int validate_api_key_name(const char *s);
 /* New password: 10-256 bytes. */
 int validate_new_password(const char *s, size_t len);
+/*
+ * Map tiles URL template (console's map_tiles setting): http:// or https://, at most
+ * MAP_TILES_MAX bytes, containing {z}, {x} and {y}; a host of letters, digits, '.', '-',
+ * ':' and '[' ']' (IPv6), optionally led by "{s}." (subdomains); and nothing that could
+ * break out of the Content-Security-Policy it goes into: no space, control, quote, ';',
+ * ',', '\', '<', '>' or '`'.
+ */
+int validate_map_tiles(const char *s);
+/* Map attribution shown under the map: 1-300 characters, no control characters. */
+int validate_map_attribution(const char *s);
 
 #endif

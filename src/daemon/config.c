@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/validate.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/str.h"
@@ -75,6 +76,14 @@ static const struct setting settings[] = {
      "a DC-09 connection silent this long is closed [5m]"},
     {"dc09_repeat_window", SET_DURATION, OFF(dc09_repeat_window_s), 1, 86400,
      "a DC-09 message repeated within this is acknowledged, not stored again [10m]"},
+    {"console_dir", SET_STRING, OFF(console_dir), 0, 0,
+     "folder of the built web console (web/build.mjs), served at /; unset: no console"},
+    {"cookie_secure", SET_BOOL, OFF(cookie_secure), 0, 0,
+     "mark the console's session cookie Secure; turn on when served over HTTPS [false]"},
+    {"map_tiles", SET_STRING, OFF(map_tiles), 0, 0,
+     "map tiles URL template for the console, https://HOST/{z}/{x}/{y}.png; unset: no map"},
+    {"map_attribution", SET_STRING, OFF(map_attribution), 0, 0,
+     "attribution shown with the console's map (at most 300 characters)"},
     {"print_routes", SET_FLAG, OFF(print_routes), 0, 0, "print the HTTP routes and exit"},
     {"help", SET_FLAG, OFF(help), 0, 0, "print this help and exit"},
     {"version", SET_FLAG, OFF(version), 0, 0, "print the version and exit"},
@@ -288,6 +297,35 @@ static int load_flags(struct config *cfg, int argc, char **argv, bool only_confi
     return 0;
 }
 
+/* True when s is UTF-8 (jansson checks it): the value goes into JSON answers. */
+static bool utf8_ok(const char *s)
+{
+    json_t *j = json_string(s);
+    json_decref(j);
+    return j != NULL;
+}
+
+/* Checks the console's settings: a bad map setting refuses the start, not the map. */
+static int check_console(const struct config *cfg, char *err, size_t n)
+{
+    if (cfg->map_tiles && validate_map_tiles(cfg->map_tiles)) {
+        snprintf(err, n,
+                 "map_tiles: expected an http:// or https:// URL template containing {z}, {x} "
+                 "and {y}, of at most %d bytes, without spaces, quotes, ';' or ','",
+                 MAP_TILES_MAX);
+        return -NA_EINVAL;
+    }
+    if (cfg->map_attribution &&
+        (!utf8_ok(cfg->map_attribution) || validate_map_attribution(cfg->map_attribution))) {
+        snprintf(err, n,
+                 "map_attribution: expected 1 to %d characters of UTF-8 text without "
+                 "control characters",
+                 MAP_ATTRIBUTION_MAX);
+        return -NA_EINVAL;
+    }
+    return 0;
+}
+
 int config_load(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t n)
 {
     /* The file is named by a flag or the environment but sits below both. */
@@ -312,6 +350,8 @@ int config_load(struct config *cfg, int argc, char **argv, char **envp, char *er
             rc = -NA_EINVAL;
         }
     }
+    if (!rc)
+        rc = check_console(cfg, err, n);
     return rc;
 }
 

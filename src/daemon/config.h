@@ -43,6 +43,10 @@ struct config {
     int64_t dc09_max_per_source;  /* DC-09 TCP connections from one address */
     int64_t dc09_idle_timeout_s;  /* a silent DC-09 connection is closed after this */
     int64_t dc09_repeat_window_s; /* a message repeated within this is not stored again */
+    char *console_dir;            /* the built web console (web/build.mjs); NULL: no console */
+    bool cookie_secure;           /* session cookies carry Secure (behind HTTPS) */
+    char *map_tiles;              /* the console's map tiles URL template; NULL: no map */
+    char *map_attribution;        /* text shown with the map */
     bool print_routes;            /* print the route table and exit */
     bool help;
     bool version;

@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "dc09/receiver.h"
 #include "http/api.h"
+#include "http/console.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "http/stream.h"
@@ -153,8 +154,25 @@ static struct dc09_receiver *start_dc09(const struct config *cfg, const struct a
 #define STREAM_BUFFER_BYTES (512u << 10)
 #define STREAM_KEEPALIVE_MS 15000
 
+/* The web console's files when --console-dir is set (NULL when not); refuses to run
+ * (exits) when they cannot all be read. Caller frees with console_free. */
+static struct console *load_console(const struct config *cfg)
+{
+    if (!cfg->console_dir)
+        return NULL;
+    char err[512], quoted[600];
+    struct console *con;
+    if (console_load(cfg->console_dir, cfg->map_tiles, &con, err, sizeof err))
+        fatal("bad_setting", "setting=console_dir message=%s",
+              log_quote(quoted, sizeof quoted, err));
+    log_info("console", "files=%zu bytes=%zu map=%s", console_file_count(con), console_bytes(con),
+             cfg->map_tiles ? "true" : "false");
+    return con;
+}
+
 /* Serves until SIGTERM or SIGINT. sc gains the hook that wakes the event stream. */
-static int serve(const struct config *cfg, struct store_config *sc, struct api *api)
+static int serve(const struct config *cfg, struct store_config *sc, struct api *api,
+                 const struct console *console)
 {
     char host[256], url[4200];
     int port;
@@ -167,7 +185,8 @@ static int serve(const struct config *cfg, struct store_config *sc, struct api *
         .max_connections = (unsigned)cfg->max_connections,
         .request_timeout_s = (unsigned)cfg->request_timeout_s,
         .pool_size = (int)(cfg->database_pool ? cfg->database_pool : cfg->http_threads),
-        .store = sc};
+        .store = sc,
+        .console = console};
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -273,25 +292,29 @@ int main(int argc, char **argv)
                               .node = node,
                               .lease_ms = cfg.lease_s * 1000};
     log_info("storage", "backend=%s node=%s", cfg.database ? "postgresql" : "sqlite", node);
+    /* Before the database: a console that cannot be served refuses the start at once. */
+    struct console *console = load_console(&cfg);
     struct clock clk = make_clock(&cfg);
     prepare_storage(&cfg, &sc, &clk);
 
     struct api api = {.clock = &clk,
                       .simulated_clock = clock_is_simulated(&clk) ? &clk : NULL,
-                      .session_ttl_ms = cfg.session_ttl_s * 1000};
-    const char **methods = xcalloc(api_routes_count, sizeof *methods);
-    const char **patterns = xcalloc(api_routes_count, sizeof *patterns);
-    for (size_t i = 0; i < api_routes_count; i++) {
-        methods[i] = api_routes[i].method;
-        patterns[i] = api_routes[i].pattern;
-    }
-    api.metrics = metrics_new(api_routes_count, methods, patterns, clock_now_ms(&clk));
+                      .session_ttl_ms = cfg.session_ttl_s * 1000,
+                      .map_tiles = cfg.map_tiles,
+                      .map_attribution = cfg.map_attribution,
+                      .version = NOTALONE_VERSION,
+                      .cookie_secure = cfg.cookie_secure};
+    const char **methods = xcalloc(SERVER_METRIC_ROUTES, sizeof *methods);
+    const char **patterns = xcalloc(SERVER_METRIC_ROUTES, sizeof *patterns);
+    server_metric_routes(methods, patterns);
+    api.metrics = metrics_new(SERVER_METRIC_ROUTES, methods, patterns, clock_now_ms(&clk));
     /* Any hash of a random secret does: it only has to cost what a real check costs. */
     char dummy[SECRET_OTP_LEN + 1];
     secret_one_time_password(dummy);
     if (secret_password_hash(dummy, strlen(dummy), api.dummy_password_hash))
         fatal("crypto_init_failed", "%s", "");
-    int rc = serve(&cfg, &sc, &api);
+    int rc = serve(&cfg, &sc, &api, console);
+    console_free(console);
     metrics_free(api.metrics);
     free(methods);
     free(patterns);

@@ -36,6 +36,11 @@ struct api {
     struct stream_hub *events;     /* the live event stream (http/stream.h) */
     int64_t session_ttl_ms;
     struct metrics *metrics;
+    /* The web console's settings (GET /api/v1/console/settings): borrowed, NULL when unset. */
+    const char *map_tiles;
+    const char *map_attribution;
+    const char *version; /* notaloned's version */
+    bool cookie_secure;  /* session cookies carry Secure (served behind HTTPS) */
     /* Verified against when a login names no user, so that the answer takes as long. */
     char dummy_password_hash[SECRET_PWHASH_MAX];
 };
@@ -54,7 +59,11 @@ struct request {
     struct store *st;
     bool authenticated;
     struct principal who;
-    int64_t credential_id;     /* the session or API key presented */
+    int64_t credential_id; /* the session or API key presented */
+    /* The session came in the notalone_session cookie (the console), not a bearer token;
+     * csrf_token is then the session's CSRF token (api_csrf_token), "" otherwise. */
+    bool via_cookie;
+    char csrf_token[SECRET_HASH_HEX + 1];
     int64_t *managed_team_ids; /* owned by the server */
     /* Hex SHA-256 of the token presented ("" before authentication). */
     char token_hash[SECRET_HASH_HEX + 1];
@@ -69,7 +78,7 @@ struct request {
      * of the answer (name "" when none), such as X-Content-SHA256 */
     char content_type_buf[128];
     char header_name[32];
-    char header_value[128];
+    char header_value[256];
     /* or a live event stream (api_events.c): the server answers 200 text/event-stream and
      * the response owns it from then on */
     struct stream *stream;
@@ -78,6 +87,16 @@ struct request {
     int64_t retry_after_s;
     char allow[64]; /* methods of the path, for a 405's Allow header */
 };
+
+/* The console's session cookie (docs/api.md, "Sessions"). */
+#define API_SESSION_COOKIE "notalone_session"
+
+/*
+ * The CSRF token of a session: hex SHA-256 of a fixed prefix and the session's token, so
+ * that it needs no storage and the console can be given it again (GET /api/v1/me), while
+ * it tells nothing of the token. token is len bytes; out gets SECRET_HASH_HEX + 1 bytes.
+ */
+void api_csrf_token(const char *token, size_t len, char out[SECRET_HASH_HEX + 1]);
 
 /* Access flags of a route. */
 enum route_flags {
@@ -190,6 +209,8 @@ int api_channel_create(struct request *r);
 int api_channel_delete(struct request *r);
 int api_test_clock(struct request *r);
 int api_events(struct request *r);
+/* The web console's settings, public (console.c). */
+int api_console_settings(struct request *r);
 
 /* Alerts of workers and devices (api_alerts.c). */
 int api_alert_red(struct request *r);

@@ -58,8 +58,51 @@ static int audit_failure(struct request *r, const struct login_attempts *a,
     return store_audit_append(r->st, &e);
 }
 
-/* Opens a session for u and answers with its token. */
-static int open_session(struct request *r, const char *username, struct user_row *u)
+void api_csrf_token(const char *token, size_t len, char out[SECRET_HASH_HEX + 1])
+{
+    static const char prefix[] = "notalone-csrf:";
+    char input[sizeof prefix + SECRET_TOKEN_LEN];
+    if (len > SECRET_TOKEN_LEN)
+        len = SECRET_TOKEN_LEN; /* tokens are never longer: the caller checked */
+    memcpy(input, prefix, sizeof prefix - 1);
+    memcpy(input + sizeof prefix - 1, token, len);
+    secret_hash_hex(input, sizeof prefix - 1 + len, out);
+}
+
+/*
+ * Sets the session cookie on the answer: the token, or "" with Max-Age=0 to clear it.
+ * Strict same-site and HttpOnly: other sites' pages never send it, scripts never read it.
+ */
+static void set_session_cookie(struct request *r, const char *token, int64_t max_age_s)
+{
+    snprintf(r->header_name, sizeof r->header_name, "Set-Cookie");
+    snprintf(r->header_value, sizeof r->header_value,
+             "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", API_SESSION_COOKIE, token,
+             (long long)max_age_s, r->api->cookie_secure ? "; Secure" : "");
+}
+
+/* The login's answer: the token itself, or with a cookie the CSRF token in its place. */
+static json_t *session_answer(struct request *r, const char *token, int64_t expires,
+                              struct user_row *u, bool cookie)
+{
+    json_t *answer =
+        json_pack("{s:o,s:b,s:o}", "expires_at", render_time(expires), "password_change_required",
+                  u->password_change_required, "user", render_user(u, USER_LAYER_PRIVATE));
+    if (!answer)
+        return NULL;
+    if (!cookie) {
+        json_object_set_new(answer, "token", json_string(token));
+        return answer;
+    }
+    char csrf[SECRET_HASH_HEX + 1];
+    api_csrf_token(token, strlen(token), csrf);
+    json_object_set_new(answer, "csrf_token", json_string(csrf));
+    set_session_cookie(r, token, r->api->session_ttl_ms / 1000);
+    return answer;
+}
+
+/* Opens a session for u and answers with its token (in a cookie when cookie). */
+static int open_session(struct request *r, const char *username, struct user_row *u, bool cookie)
 {
     char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_HEX + 1];
     secret_token_new("na_s_", token, sizeof token);
@@ -72,10 +115,7 @@ static int open_session(struct request *r, const char *username, struct user_row
                             .target_id = u->id,
                             .at = r->now};
     /* Built first: once the session is committed, nothing may fail before the answer. */
-    json_t *answer =
-        json_pack("{s:s,s:o,s:b,s:o}", "token", token, "expires_at", render_time(expires),
-                  "password_change_required", u->password_change_required, "user",
-                  render_user(u, USER_LAYER_PRIVATE));
+    json_t *answer = session_answer(r, token, expires, u, cookie);
     if (!answer)
         return -NA_ESTORE;
     int rc = store_begin(r->st);
@@ -88,18 +128,20 @@ static int open_session(struct request *r, const char *username, struct user_row
     if (!rc)
         rc = store_commit(r->st);
     if (rc) {
+        r->header_name[0] = '\0'; /* no cookie for a session that does not exist */
         json_decref(answer);
         return rc;
     }
-    log_info("login", "user_id=%lld session_id=%lld", (long long)u->id, (long long)session_id);
+    log_info("login", "user_id=%lld session_id=%lld cookie=%s", (long long)u->id,
+             (long long)session_id, cookie ? "true" : "false");
     return request_answer(r, 200, answer);
 }
 
 int api_login(struct request *r)
 {
-    static const char *const fields[] = {"username", "password", NULL};
+    static const char *const fields[] = {"username", "password", "cookie", NULL};
     const char *name, *password;
-    bool present;
+    bool present, cookie = false;
     int rc = jin_only(r, r->body, NULL, fields);
     if (!rc)
         rc = jin_str(r, r->body, NULL, "username", JIN_REQUIRED, bounded_username, "too long",
@@ -107,6 +149,8 @@ int api_login(struct request *r)
     if (!rc)
         rc = jin_str(r, r->body, NULL, "password", JIN_REQUIRED, bounded_password, "too long",
                      &password, &present);
+    if (!rc)
+        rc = jin_bool(r, r->body, "cookie", 0, &cookie, &present);
     if (rc)
         return rc;
     char username[257];
@@ -124,7 +168,7 @@ int api_login(struct request *r)
     const char *hash = u.password_hash ? u.password_hash : r->api->dummy_password_hash;
     bool ok = secret_password_verify(hash, password, strlen(password)) && u.id && !u.disabled;
     if (ok)
-        rc = open_session(r, username, &u);
+        rc = open_session(r, username, &u, cookie);
     else
         rc = audit_failure(r, &a, &u);
     user_row_fini(&u);
@@ -140,6 +184,8 @@ int api_logout(struct request *r)
         return rc;
     log_info("logout", "user_id=%lld session_id=%lld", (long long)r->who.user_id,
              (long long)r->credential_id);
+    if (r->via_cookie)
+        set_session_cookie(r, "", 0);
     return request_answer(r, 204, NULL);
 }
 
@@ -150,11 +196,16 @@ int api_me(struct request *r)
     int rc = store_user_get(r->st, r->who.organisation_id, r->who.user_id, &u);
     if (!rc)
         rc = store_org_get(r->st, r->who.organisation_id, &o);
+    json_t *answer = NULL;
     if (!rc)
-        request_answer(r, 200,
-                       json_pack("{s:o,s:o,s:s}", "user", render_user(&u, USER_LAYER_PRIVATE),
-                                 "organisation", render_org(&o), "credential",
-                                 r->who.via_api_key ? "api_key" : "session"));
+        answer =
+            json_pack("{s:o,s:o,s:s}", "user", render_user(&u, USER_LAYER_PRIVATE), "organisation",
+                      render_org(&o), "credential", r->who.via_api_key ? "api_key" : "session");
+    /* The console gets its CSRF token back after a reload (the cookie outlives the page). */
+    if (answer && r->via_cookie)
+        json_object_set_new(answer, "csrf_token", json_string(r->csrf_token));
+    if (!rc)
+        request_answer(r, 200, answer);
     user_row_fini(&u);
     org_row_fini(&o);
     return rc;

@@ -9,6 +9,7 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/logout", api_logout, ROUTE_PWCHANGE_OK},
     {"GET", "/api/v1/me", api_me, ROUTE_PWCHANGE_OK},
     {"POST", "/api/v1/me/password", api_me_password, ROUTE_PWCHANGE_OK | ROUTE_BODY},
+    {"GET", "/api/v1/console/settings", api_console_settings, ROUTE_PUBLIC},
     {"POST", "/api/v1/me/duty", api_me_duty, ROUTE_BODY},
     {"GET", "/api/v1/organisations", api_org_list, 0},
     {"POST", "/api/v1/organisations", api_org_create, ROUTE_BODY},

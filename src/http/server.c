@@ -13,11 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/console.h"
 #include "http/json_in.h"
 #include "http/metrics.h"
 #include "http/stream.h"
 #include "store/store_alarms.h"
 #include "util/alloc.h"
+#include "util/cookie.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -37,8 +39,9 @@ struct server {
     const struct api *api;
     size_t max_body;
     struct store_pool pool;
-    atomic_int in_flight;   /* requests begun and not completed, for a graceful stop */
-    atomic_int raw_uploads; /* raw bodies (evidence) being read, at most RAW_UPLOADS_MAX */
+    const struct console *console; /* NULL: no web console */
+    atomic_int in_flight;          /* requests begun and not completed, for a graceful stop */
+    atomic_int raw_uploads;        /* raw bodies (evidence) being read, at most RAW_UPLOADS_MAX */
     int port;
 };
 
@@ -52,6 +55,7 @@ struct exchange {
     bool upload_slot; /* holds one of the node's RAW_UPLOADS_MAX places */
     struct server *server;
     size_t route;
+    bool console; /* a path of the web console's (metrics route "console") */
     int64_t start_us;
 };
 
@@ -216,11 +220,16 @@ static enum MHD_Result finish(struct exchange *x, enum MHD_Result queued)
     release_upload(x);
     int64_t us = monotonic_us() - x->start_us;
     char method[40];
-    metrics_observe(s->api->metrics, x->route, x->req.status, us);
+    size_t route = x->console                    ? SERVER_METRIC_CONSOLE
+                   : x->route < api_routes_count ? x->route
+                                                 : SERVER_METRIC_UNMATCHED;
+    const char *label = x->console                    ? "console"
+                        : x->route < api_routes_count ? api_routes[x->route].pattern
+                                                      : "unmatched";
+    metrics_observe(s->api->metrics, route, x->req.status, us);
     log_quote(method, sizeof method, x->req.method);
-    log_debug("http_request", "method=%s route=%s status=%d us=%lld", method,
-              x->route < api_routes_count ? api_routes[x->route].pattern : "unmatched",
-              x->req.status, (long long)us);
+    log_debug("http_request", "method=%s route=%s status=%d us=%lld", method, label, x->req.status,
+              (long long)us);
     atomic_fetch_sub(&s->in_flight, 1);
     return queued;
 }
@@ -297,6 +306,64 @@ static enum MHD_Result answer_ok(struct MHD_Connection *c, struct exchange *x)
     return finish(x, queue_bytes(c, r->status, text, strlen(text), "application/json", r));
 }
 
+/* ---- the web console's files ---- */
+
+static void add_console_headers(struct MHD_Response *resp, const struct console *con,
+                                const struct console_file *f, const char *etag)
+{
+    MHD_add_response_header(resp, "Cache-Control",
+                            f->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    MHD_add_response_header(resp, "ETag", etag);
+    if (f->gz)
+        MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+    MHD_add_response_header(resp, "Content-Security-Policy", console_csp(con));
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+}
+
+/*
+ * A GET or HEAD of a console path: the file from memory (never copied: the response
+ * borrows it), its gzip form when the client takes it, or 304 when the client's copy is
+ * current. libmicrohttpd leaves the body out of a HEAD answer itself.
+ */
+static enum MHD_Result answer_console(struct MHD_Connection *c, struct exchange *x)
+{
+    struct request *r = &x->req;
+    const struct console *con = x->server->console;
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        snprintf(r->allow, sizeof r->allow, "GET, HEAD");
+        return answer_error(c, x, -NA_EMETHOD);
+    }
+    const struct console_file *f = console_find(con, r->path);
+    if (!f)
+        return answer_error(c, x, -NA_ENOTFOUND);
+    bool gz = f->gz && console_accepts_gzip(request_header(r, "Accept-Encoding"));
+    const char *etag = gz ? f->etag_gz : f->etag;
+    bool fresh = console_etag_matches(request_header(r, "If-None-Match"), etag);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(fresh ? 0
+                                                                : gz  ? f->gz_len
+                                                                      : f->len,
+                                                                (void *)(fresh ? ""
+                                                                         : gz  ? f->gz
+                                                                               : f->data),
+                                                                MHD_RESPMEM_PERSISTENT);
+    x->answered = true;
+    r->status = fresh ? 304 : 200;
+    if (!resp)
+        return finish(x, MHD_NO);
+    add_console_headers(resp, con, f, etag);
+    if (!fresh) {
+        MHD_add_response_header(resp, "Content-Type", f->type);
+        if (gz)
+            MHD_add_response_header(resp, "Content-Encoding", "gzip");
+    }
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return finish(x, ok);
+}
+
 /* ---- routing and authentication ---- */
 
 /* Index of the route for method and path, or api_routes_count. Fills allow for 405. */
@@ -324,15 +391,37 @@ static size_t find_route(const char *method, const char *path, struct route_para
     return found;
 }
 
-/* Reads "Authorization: Bearer <token>" and loads the caller. */
-static int authenticate(struct request *r, struct MHD_Connection *c)
+/*
+ * The token the caller presents: "Authorization: Bearer <token>", or when there is no
+ * Authorization header the notalone_session cookie (*via_cookie set). NULL: none.
+ */
+static const char *presented_token(struct MHD_Connection *c, size_t *len, bool *via_cookie)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return -NA_EAUTH;
-    const char *token = h + 7;
-    size_t len = strlen(token);
-    if (len != SECRET_TOKEN_LEN)
+    *via_cookie = false;
+    if (h) {
+        if (strncasecmp(h, "Bearer ", 7) != 0)
+            return NULL;
+        *len = strlen(h + 7);
+        return h + 7;
+    }
+    struct slice v;
+    const char *cookies = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
+    /* A malformed Cookie header (or ours twice) is simply no cookie: 401, as without. */
+    if (cookie_find(cookies, API_SESSION_COOKIE, &v))
+        return NULL;
+    *via_cookie = true;
+    *len = v.len;
+    return v.ptr;
+}
+
+/* Reads the caller's token (presented_token) and loads the caller. */
+static int authenticate(struct request *r, struct MHD_Connection *c)
+{
+    size_t len = 0;
+    bool via_cookie;
+    const char *token = presented_token(c, &len, &via_cookie);
+    if (!token || len != SECRET_TOKEN_LEN)
         return -NA_EAUTH;
     char hash[SECRET_HASH_HEX + 1];
     secret_hash_hex(token, len, hash);
@@ -342,7 +431,8 @@ static int authenticate(struct request *r, struct MHD_Connection *c)
         return -NA_EAUTH;
     if (rc)
         return rc;
-    if (cred.disabled)
+    /* An API key is for programs, which send it as a bearer token, never in a cookie. */
+    if (cred.disabled || (via_cookie && cred.kind != CREDENTIAL_SESSION))
         return -NA_EAUTH;
     size_t n_managed = 0;
     rc = store_teams_managed_by(r->st, cred.organisation_id, cred.user_id, &r->managed_team_ids,
@@ -364,16 +454,53 @@ static int authenticate(struct request *r, struct MHD_Connection *c)
     };
     r->credential_id = cred.id;
     memcpy(r->token_hash, hash, sizeof r->token_hash);
+    r->via_cookie = via_cookie;
+    if (via_cookie)
+        api_csrf_token(token, len, r->csrf_token);
     return 0;
 }
 
-/* Authenticates the caller of a route that is not public, once per request, and keeps a
- * one-time password's sessions to the routes that let it change. */
+/* True when the Origin header names this server as the client reached it (Host). */
+static bool same_origin(const char *origin, const char *host)
+{
+    if (!host || !host[0])
+        return false;
+    size_t skip = strncmp(origin, "https://", 8) == 0  ? 8
+                  : strncmp(origin, "http://", 7) == 0 ? 7
+                                                       : 0;
+    return skip && strcmp(origin + skip, host) == 0;
+}
+
+/*
+ * A cookie is sent by the browser whoever made the page: a request that changes anything
+ * must also prove it comes from the console (its CSRF token, which other sites cannot
+ * read) and, when the browser says where from, from this very server (Origin). Bearer
+ * tokens are never sent by themselves, so their callers need neither.
+ */
+static int check_csrf(struct request *r, struct MHD_Connection *c)
+{
+    if (!r->via_cookie || strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+        return 0;
+    const char *sent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
+    if (!sent || strlen(sent) != SECRET_HASH_HEX ||
+        !secret_equal(sent, r->csrf_token, SECRET_HASH_HEX))
+        return request_fail(r, -NA_ECSRF, NULL, "missing or wrong CSRF token");
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (origin && !same_origin(origin, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+        return request_fail(r, -NA_ECSRF, NULL, "cross-origin request");
+    return 0;
+}
+
+/* Authenticates the caller of a route that is not public, once per request, checks a
+ * cookie session's CSRF token, and keeps a one-time password's sessions to the routes
+ * that let it change. */
 static int admit(struct request *r, const struct route *route, struct MHD_Connection *c)
 {
     if ((route->flags & ROUTE_PUBLIC) || r->authenticated)
         return 0;
     int rc = authenticate(r, c);
+    if (!rc)
+        rc = check_csrf(r, c);
     if (!rc && r->who.password_change_required && !(route->flags & ROUTE_PWCHANGE_OK))
         rc = -NA_EPWCHANGE;
     return rc;
@@ -497,6 +624,15 @@ static int begin(struct server *s, struct exchange *x, struct MHD_Connection *c)
     bool raw = x->route < api_routes_count && (api_routes[x->route].flags & ROUTE_RAW_BODY);
     if ((uint64_t)declared > (raw ? STORE_EVIDENCE_MAX : s->max_body))
         return -NA_ETOOBIG;
+    if (x->route == api_routes_count && !path_known && console_owns_path(r->path)) {
+        if (s->console) {
+            x->console = true; /* answer_console answers once the request is read */
+            return 0;
+        }
+        if (console_is_page(r->path))
+            return request_fail(r, -NA_ENOTFOUND, NULL,
+                                "the web console is not configured on this server (console_dir)");
+    }
     if (x->route == api_routes_count)
         return path_known ? -NA_EMETHOD : -NA_ENOTFOUND;
     return raw ? begin_upload(s, x, c) : 0;
@@ -548,6 +684,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (x->too_big)
         return answer_error(c, x, -NA_ETOOBIG);
+    /* Answered once the request is read: an answer queued before keeps no connection. */
+    if (x->console)
+        return answer_console(c, x);
     int rc = dispatch(s, x, c);
     return rc ? answer_error(c, x, rc) : answer_ok(c, x);
 }
@@ -602,6 +741,7 @@ int server_start(const struct server_config *cfg, const struct api *api, struct 
         return -NA_EINVAL;
     struct server *s = xcalloc(1, sizeof *s);
     s->api = api;
+    s->console = cfg->console;
     s->max_body = cfg->max_body_bytes;
     int rc = pool_init(&s->pool, cfg->store,
                        (size_t)(cfg->pool_size > 0 ? cfg->pool_size : cfg->threads));
@@ -629,6 +769,17 @@ fail:
     pool_fini(&s->pool);
     free(s);
     return rc;
+}
+
+void server_metric_routes(const char **methods, const char **patterns)
+{
+    for (size_t i = 0; i < api_routes_count; i++) {
+        methods[i] = api_routes[i].method;
+        patterns[i] = api_routes[i].pattern;
+    }
+    /* Every console path counts as one route: paths never create series. */
+    methods[SERVER_METRIC_CONSOLE] = "any";
+    patterns[SERVER_METRIC_CONSOLE] = "console";
 }
 
 int server_port(const struct server *s)

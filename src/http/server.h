@@ -13,6 +13,7 @@
  * worker thread, so a request never waits for another's).
  */
 struct server;
+struct console;
 
 struct server_config {
     const char *host; /* numeric IPv4 or IPv6 address */
@@ -23,7 +24,21 @@ struct server_config {
     unsigned max_connections;
     unsigned request_timeout_s;
     const struct store_config *store; /* each worker opens its own connection */
+    /* The web console's files (borrowed, must outlive the server); NULL: none, and a
+     * console page answers 404 saying so. */
+    const struct console *console;
 };
+
+/*
+ * The routes the metrics count (metrics_new's n_routes is SERVER_METRIC_ROUTES): the API's
+ * by their index in api_routes, then every path of the web console as one route "console";
+ * unmatched paths are the metrics' own slot after those.
+ */
+#define SERVER_METRIC_CONSOLE   api_routes_count
+#define SERVER_METRIC_ROUTES    (api_routes_count + 1)
+#define SERVER_METRIC_UNMATCHED SERVER_METRIC_ROUTES
+/* Fills methods and patterns (SERVER_METRIC_ROUTES entries each; static strings). */
+void server_metric_routes(const char **methods, const char **patterns);
 
 /*
  * Starts serving. api is borrowed and must outlive the server. Caller stops with

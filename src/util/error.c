@@ -26,6 +26,7 @@ static const struct error_entry errors[NA_ERROR_COUNT] = {
     [NA_EUNAVAILABLE] = {503, "unavailable", "temporarily unavailable; retry"},
     [NA_EVERSION] = {500, "internal", "database schema is newer than this server"},
     [NA_EIO] = {500, "internal", "input/output error"},
+    [NA_ECSRF] = {403, "csrf_failed", "missing or wrong CSRF token"},
 };
 
 static const struct error_entry *lookup(int err)

@@ -24,6 +24,7 @@ enum na_error {
     NA_EUNAVAILABLE, /* storage busy or not ready; safe to retry (503 unavailable) */
     NA_EVERSION,     /* database schema is newer than this binary */
     NA_EIO,          /* file or network I/O failed */
+    NA_ECSRF, /* a cookie session's unsafe request without its CSRF token (403 csrf_failed) */
     NA_ERROR_COUNT
 };
 

@@ -462,6 +462,7 @@ static void test_error_table(void **state)
         {NA_EUNAVAILABLE, 503, "unavailable"},
         {NA_EVERSION, 500, "internal"},
         {NA_EIO, 500, "internal"},
+        {NA_ECSRF, 403, "csrf_failed"},
     };
     (void)state;
     assert_int_equal(sizeof want / sizeof want[0], NA_ERROR_COUNT - 1);
