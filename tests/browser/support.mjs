@@ -344,6 +344,8 @@ export const PHONE = { width: 390, height: 844 };
 // that time (ms), for pages that must agree with a server on a simulated clock.
 export async function openConsole(t, browser, server, { viewport = LAPTOP, clock = false, clockAt } = {}) {
     const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'Europe/London' });
+    // Every wait is for a condition; none should take long, so a broken page fails fast.
+    context.setDefaultTimeout(10000);
     const problems = [];
     await context.exposeBinding('__reportCspViolation', (_source, text) => {
         problems.push(`Content-Security-Policy violation: ${text}`);
