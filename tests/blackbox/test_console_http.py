@@ -609,3 +609,25 @@ def test_expired_cookie_401(server_factory, console_dir):
     ok(s.call("GET", "/api/v1/me", headers=jar(cookie)))
     ok(s.call("POST", "/api/v1/test/clock", token=admin, body={"advance": 61}))
     assert_error(s.call("GET", "/api/v1/me", headers=jar(cookie)), 401, "unauthenticated")
+
+
+def test_cookie_for_evidence(srv, worker):
+    """A recording is uploaded from the console with the CSRF token and played with the
+    cookie alone (an <audio src> sends no header of the page's)."""
+    admin = srv.admin()
+    operator = new_account(srv, admin, unique("op"), ["operator"])
+    lsms = new_account(srv, admin, unique("ls"), ["lsms"])
+    alarm_id = ok(srv.call("POST", "/api/v1/alerts/red", token=worker.token,
+                           body={"alert_id": unique("a")}), 201)["alarm_id"]
+    recording = b"RIFF\x00\x00\x00\x00WAVE" + bytes(range(256))
+    cookie, body, _ = cookie_login(srv, operator.username, PASSWORD)
+    path = "/api/v1/alarms/%d/evidence" % alarm_id
+    headers = dict(jar(cookie), **{"Content-Type": "audio/wav"})
+    assert_error(srv.call("POST", path, raw=recording, headers=headers), 403, "csrf_failed")
+    ev = ok(srv.call("POST", path, raw=recording,
+                     headers=dict(headers, **{"X-CSRF-Token": body["csrf_token"]})), 201)
+    listening, _, _ = cookie_login(srv, lsms.username, PASSWORD)
+    st, h, got = fetch(srv, "GET", "/api/v1/evidence/%d" % ev["id"], jar(listening))
+    assert st == 200 and got == recording and h["content-type"] == "audio/wav"
+    st, _, _ = fetch(srv, "GET", "/api/v1/evidence/%d" % ev["id"], jar(cookie))
+    assert st == 403  # an operator does not hear recordings, cookie or not
