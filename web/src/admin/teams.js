@@ -1,6 +1,6 @@
 // Teams for administrators: the list, a new team, and editing one (name, line manager,
 // members, deletion). A team's line manager holds the manager or senior manager role.
-import { html, useState } from '../html.js';
+import { html, useEffect, useState } from '../html.js';
 import { api } from '../api.js';
 import { byName, loadDirectory, userName } from '../out/directory.js';
 import { controlProps, Field, FormError, useAction } from './form.js';
@@ -40,6 +40,7 @@ const TEAM_LABELS = (prefix) => ({ [`${prefix}-name`]: 'Team name', [`${prefix}-
 
 export function NewTeamForm({ dir, onDone }) {
     const [manager, setManager] = useState('');
+    useEffect(() => document.getElementById('new-team-name')?.focus(), []);
     const action = useAction(TEAM_FIELDS('new-team'));
     async function submit(e) {
         e.preventDefault();
@@ -108,6 +109,7 @@ export function EditTeam({ teamId, dir, onClose }) {
     const [confirmDelete, setConfirmDelete] = useState(false);
     const [saved, setSaved] = useState(null);
     const action = useAction(TEAM_FIELDS('edit-team'));
+    useEffect(() => document.getElementById('edit-team-title')?.focus(), []);
     if (!team) return null;
     async function save(e) {
         e.preventDefault();
@@ -129,7 +131,7 @@ export function EditTeam({ teamId, dir, onClose }) {
         }
     }
     return html`<form class="card people-form" onSubmit=${save} aria-labelledby="edit-team-title">
-        <h3 id="edit-team-title">Edit team ${team.name}</h3>
+        <h3 id="edit-team-title" tabindex="-1">Edit team ${team.name}</h3>
         <${FormError} action=${action} labels=${TEAM_LABELS('edit-team')} />
         ${saved && html`<p role="status" class="ok">${saved}</p>`}
         <${Field} id="edit-team-name" label="Team name" error=${action.errorFor('edit-team-name')}>

@@ -39,6 +39,7 @@ const NEW_FIELDS = { username: 'new-user-username', display_name: 'new-user-name
 export function NewUserForm({ dir, onCreated, onCancel }) {
     const [roles, setRoles] = useState(new Set(['worker']));
     const [teams, setTeams] = useState(new Set());
+    useEffect(() => document.getElementById('new-user-username')?.focus(), []);
     const action = useAction((f) => NEW_FIELDS[f.replace(/\[.*$/, '')] || null);
     const err = action.errorFor;
     async function submit(e) {
@@ -63,7 +64,7 @@ export function NewUserForm({ dir, onCreated, onCancel }) {
     const input = (id, label, props = {}) => html`<${Field} id=${id} label=${label} error=${err(id)}>
         <input ...${controlProps(id, err(id))} ...${props} /><//>`;
     return html`<form class="card people-form" onSubmit=${submit} aria-labelledby="new-user-title">
-        <h3 id="new-user-title">New user</h3>
+        <h3 id="new-user-title" tabindex="-1">New user</h3>
         <${FormError} action=${action} labels=${NEW_LABELS} />
         ${input('new-user-username', 'Username', { required: true, maxlength: 64, autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' })}
         ${input('new-user-name', 'Display name', { required: true, maxlength: 200 })}
@@ -139,6 +140,11 @@ export function EditUser({ userId, dir, onClose, onPassword }) {
     useEffect(() => {
         action.run(async () => show(await api('GET', `/api/v1/users/${userId}`)));
     }, [userId]);
+    // The form opens above the list: bring it into view (on a phone the list is long).
+    const loaded = !!user;
+    useEffect(() => {
+        if (loaded) document.getElementById('edit-user-title')?.focus();
+    }, [loaded]);
     async function save(e) {
         e.preventDefault();
         setSaved(null);
@@ -171,7 +177,7 @@ export function EditUser({ userId, dir, onClose, onPassword }) {
     const input = (id, label, k, props = {}) => html`<${Field} id=${id} label=${label} error=${err(id)}>
         <input ...${controlProps(id, err(id))} ...${bind(k)} ...${props} /><//>`;
     return html`<form class="card people-form" onSubmit=${save} aria-labelledby="edit-user-title">
-        <h3 id="edit-user-title">Edit ${user.display_name} <span class="muted">(${user.username})</span></h3>
+        <h3 id="edit-user-title" tabindex="-1">Edit ${user.display_name} <span class="muted">(${user.username})</span></h3>
         <${FormError} action=${action} labels=${EDIT_LABELS} />
         ${saved && html`<p role="status" class="ok">${saved}</p>`}
         ${user.disabled && html`<p class="notice">This user is disabled and cannot sign in.</p>`}

@@ -1,32 +1,41 @@
 // The server's time as the browser best knows it. Deadlines are the server's; a browser
 // whose clock is off (or a server on a simulated clock in tests) would otherwise count
-// down to the wrong moment. Every live event says when it happened: the largest gap seen
-// between an event's time and its arrival is the offset. The largest, because an event is
-// never stamped after it arrives, so it errs towards calling a worker overdue early, never late.
+// down to the wrong moment. Two kinds of evidence:
+// - a live event arrives a moment after the server stamped it: its gap to the browser's
+//   clock is the offset (the largest gap seen, as no event is stamped after it arrives);
+// - any time stamped on a record (a visit's updated_at, a case's steps) has passed on the
+//   server: the server's clock is at least there, so the offset is at least that gap.
+// Both err towards calling a worker overdue early, never late.
 import { sessionStore } from '../session.js';
 
-let offsetMs = 0;
-let known = false;
+let fromEvents = null;
+let lowerBound = -Infinity;
 
 sessionStore.subscribe((s) => {
     if (s.state !== 'ready') {
-        offsetMs = 0;
-        known = false;
+        fromEvents = null;
+        lowerBound = -Infinity;
     }
 });
 
-// An event's `at` (or any time the server has just stamped) seen now.
-export function noteServerTime(iso) {
+function gapOf(iso) {
     const t = Date.parse(iso);
-    if (Number.isNaN(t)) return;
-    const gap = t - Date.now();
-    if (!known || gap > offsetMs) {
-        offsetMs = gap;
-        known = true;
-    }
+    return Number.isNaN(t) ? null : t - Date.now();
+}
+
+// A live event's `at`, as it arrives.
+export function noteEventTime(iso) {
+    const gap = gapOf(iso);
+    if (gap !== null && (fromEvents === null || gap > fromEvents)) fromEvents = gap;
+}
+
+// A time the server stamped on a record it has just answered.
+export function noteRecordTime(iso) {
+    const gap = gapOf(iso);
+    if (gap !== null && gap > lowerBound) lowerBound = gap;
 }
 
 // The server's now for a browser time (from useNow).
 export function serverNow(browserNow = Date.now()) {
-    return browserNow + offsetMs;
+    return browserNow + Math.max(fromEvents === null ? 0 : fromEvents, lowerBound);
 }

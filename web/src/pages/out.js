@@ -8,7 +8,7 @@ import { useSession } from '../session.js';
 import { useEvents } from '../stream.js';
 import { fmtTime, useNow } from '../format.js';
 import { teamsManagedBy, useDirectory } from '../out/directory.js';
-import { noteServerTime, serverNow } from '../out/server_clock.js';
+import { noteEventTime, noteRecordTime, serverNow } from '../out/server_clock.js';
 import { useReload } from '../out/reload.js';
 import { loadCases } from '../out/cases.js';
 import { PlannedTable, VisitTable, isOverdue, lateStarters } from '../out/visit_table.js';
@@ -37,8 +37,10 @@ async function readBoard(teamId) {
         apiList(`/api/v1/visits?state=active${q}`, { max: 5000 }),
         apiList(`/api/v1/visits?state=planned${q}`, { max: 5000 }),
     ]);
+    for (const v of [...active, ...planned]) noteRecordTime(v.updated_at);
     const now = serverNow();
     const cases = await loadCases(active, (v) => isOverdue(v, now));
+    for (const esc of cases.values()) for (const s of esc.steps || []) noteRecordTime(s.at);
     return { active, planned, cases, readAt: Date.now() };
 }
 
@@ -46,7 +48,7 @@ function Summary({ board, now }) {
     const overdue = board.active.filter((v) => isOverdue(v, now)).length;
     return html`<p class="out-summary">
         <strong>${board.active.length}</strong> out${overdue > 0 && html`, <strong class="out-late">${overdue} overdue</strong>`}.
-        <span class="muted"> Updated ${fmtTime(new Date(board.readAt).toISOString(), { seconds: true })}.</span>
+        <span class="muted"> Updated ${fmtTime(new Date(serverNow(board.readAt)).toISOString(), { seconds: true })}.</span>
     </p>`;
 }
 
@@ -72,7 +74,7 @@ export default function OutPage() {
         reload();
     }, [teamId]);
     useEvents((e) => {
-        if (e.at) noteServerTime(e.at);
+        if (e.at) noteEventTime(e.at);
         if (e.kind === 'stream.resync' || e.kind.startsWith('visit.') || e.kind.startsWith('escalation.')) reload();
     });
 

@@ -7,7 +7,7 @@ import { useEvents } from '../stream.js';
 import { useLocation } from '../router.js';
 import { fmtTime, useNow } from '../format.js';
 import { userName, useDirectory } from '../out/directory.js';
-import { noteServerTime, serverNow } from '../out/server_clock.js';
+import { noteEventTime, noteRecordTime, serverNow } from '../out/server_clock.js';
 import { useReload } from '../out/reload.js';
 import { dayBounds, isoDate, loadDay, shiftDate, timelineEntries } from '../out/day_data.js';
 import { DayBar } from '../out/day_bar.js';
@@ -51,6 +51,7 @@ export default function WorkerDayPage({ params }) {
     const reload = useReload(async (isCurrent) => {
         try {
             const next = await loadDay(workerId, bounds, serverNow());
+            for (const v of next.visits) noteRecordTime(v.updated_at);
             if (isCurrent()) {
                 setDay({ ...next, date });
                 setError(null);
@@ -64,7 +65,7 @@ export default function WorkerDayPage({ params }) {
         reload();
     }, [workerId, date]);
     useEvents((e) => {
-        if (e.at) noteServerTime(e.at);
+        if (e.at) noteEventTime(e.at);
         if (e.kind === 'stream.resync' || (e.worker_id === workerId && e.kind.startsWith('visit.'))) reload();
     });
 
