@@ -431,20 +431,23 @@ export async function scrollWidth(page) {
     return page.evaluate(() => document.documentElement.scrollWidth);
 }
 
-// The colours an element shows (text, background, borders, outline) and whether one of
-// them is red: a hue within 20 degrees of pure red, saturated and neither near white nor
-// near black. Pink tints do not count: "unmistakably red" is the point.
+// The colours an element shows (text, background, borders, outline, box shadows such as
+// a bar along its side) and whether one of them is red: a hue within 20 degrees of pure
+// red, saturated and neither near white nor near black. Pink tints do not count:
+// "unmistakably red" is the point.
 export async function redness(locator) {
     return locator.evaluate((el) => {
         const s = getComputedStyle(el);
         const colours = {
             color: s.color, background: s.backgroundColor, 'border-left': s.borderLeftColor,
-            'border-top': s.borderTopColor, outline: s.outlineColor,
+            'border-top': s.borderTopColor, outline: s.outlineColor, 'box-shadow': s.boxShadow,
         };
         const widths = { 'border-left': s.borderLeftWidth, 'border-top': s.borderTopWidth, outline: s.outlineWidth };
         function isRed(text) {
-            const m = /rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)/.exec(text);
-            if (!m || (m[4] !== undefined && Number(m[4]) < 0.5)) return false;
+            return [...text.matchAll(/rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)/g)].some(isRedColour);
+        }
+        function isRedColour(m) {
+            if (m[4] !== undefined && Number(m[4]) < 0.5) return false;
             const [r, g, b] = [m[1], m[2], m[3]].map((v) => Number(v) / 255);
             const max = Math.max(r, g, b);
             const min = Math.min(r, g, b);
