@@ -3,7 +3,7 @@
 // page, it leaves the board; the sound is muted for a minute only.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { browserSuite, makeCrew, redness, sendRedAlert, signIn, startVisit, unnamedControls, visit } from './support.mjs';
+import { browserSuite, makeCrew, redness, sendRedAlert, signIn, startVisit, tabTo, unnamedControls, visit } from './support.mjs';
 
 const suite = browserSuite();
 let server;
@@ -100,7 +100,9 @@ test('an operator claims and closes an alarm from its page; the board follows li
     await mapLink.waitFor();
     assert.match(await mapLink.getAttribute('href'), /53\.80/);
 
-    await page.getByRole('button', { name: 'Claim', exact: true }).click();
+    // With the keyboard: Tab to the button, Enter.
+    await tabTo(page, page.getByRole('button', { name: 'Claim', exact: true }));
+    await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.querySelector('[data-testid="alarm-state"]').innerText.trim() === 'claimed');
     await board.locator(`[data-testid="alarm-row"][data-alarm-id="${alert.alarm_id}"][data-state="claimed"]`).waitFor({ timeout: 3000 });
     assert.notEqual(await item.getAttribute('data-unclaimed'), 'true');

@@ -2,7 +2,7 @@
 // password that must be replaced first, and signing out.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { browserSuite, createUser, login, newAccount, PASSWORD, unique, visit } from './support.mjs';
+import { browserSuite, createUser, login, newAccount, PASSWORD, tabTo, unique, visit } from './support.mjs';
 
 const suite = browserSuite();
 let server;
@@ -13,20 +13,15 @@ before(async () => {
     admin = await server.admin();
 });
 
-// Presses Tab until the field labelled `label` has the focus (at most 10 times).
-async function tabTo(page, label) {
-    const field = page.getByLabel(label, { exact: true });
-    for (let i = 0; i < 10; i++) {
-        if (await field.evaluate((el) => el === document.activeElement)) return;
-        await page.keyboard.press('Tab');
-    }
-    assert.fail(`Tab never reached the field ${label}`);
+// Presses Tab until the field labelled `label` has the focus.
+function tabToField(page, label) {
+    return tabTo(page, page.getByLabel(label, { exact: true }), 10);
 }
 
 async function typeCredentials(page, username, password) {
-    await tabTo(page, 'Username');
+    await tabToField(page, 'Username');
     await page.keyboard.type(username);
-    await tabTo(page, 'Password');
+    await tabToField(page, 'Password');
     await page.keyboard.type(password);
     await page.keyboard.press('Enter');
 }
@@ -71,7 +66,7 @@ test('a wrong password is said in an alert and the form stays usable', async (t)
 
     // The username is still there; the password is typed again over the wrong one.
     assert.equal(await page.getByLabel('Username', { exact: true }).inputValue(), worker.username);
-    await tabTo(page, 'Password');
+    await tabToField(page, 'Password');
     await page.keyboard.press('Control+A');
     await page.keyboard.type(worker.password);
     await page.keyboard.press('Enter');

@@ -398,6 +398,16 @@ export async function visit(page, path) {
 
 // -- checks on a page ---------------------------------------------------------------------------
 
+// Presses Tab until `locator` has the focus (at most `max` times): the control can be
+// reached with the keyboard. Fails otherwise.
+export async function tabTo(page, locator, max = 60) {
+    for (let i = 0; i <= max; i++) {
+        if (await locator.evaluate((el) => el === document.activeElement)) return;
+        await page.keyboard.press('Tab');
+    }
+    throw new Error(`${max} presses of Tab never reached ${locator}`);
+}
+
 // The form controls (input, select, textarea) Chromium gives no accessible name, as
 // "tag#id[name]" strings; an empty list when every one has a name.
 export async function unnamedControls(page) {
