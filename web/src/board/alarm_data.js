@@ -4,6 +4,7 @@
 import { useEffect, useState } from '../html.js';
 import { api, errorText } from '../api.js';
 import { useEvents } from '../stream.js';
+import { noteEventTime, noteRecordTime } from '../out/server_clock.js';
 import { useCoalesced } from './reload.js';
 
 // {alarm, error, missing, reload}: alarm null until the first answer; an error keeps the
@@ -17,6 +18,7 @@ export function useAlarm(id) {
         }
         try {
             const alarm = await api('GET', `/api/v1/alarms/${id}`);
+            noteRecordTime(alarm.updated_at);
             setState({ alarm, error: null, missing: false });
         } catch (err) {
             setState((s) => ({ ...s, error: errorText(err), missing: err.status === 404 }));
@@ -26,6 +28,7 @@ export function useAlarm(id) {
         reload();
     }, [id]);
     useEvents((e) => {
+        if (e.at) noteEventTime(e.at);
         if (e.kind === 'stream.resync' || (e.alarm_id === id && e.kind && e.kind.startsWith('alarm.'))) reload();
     });
     return { ...state, reload };

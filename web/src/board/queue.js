@@ -4,6 +4,7 @@
 import { useEffect, useState } from '../html.js';
 import { api, errorText } from '../api.js';
 import { useEvents } from '../stream.js';
+import { noteEventTime, noteRecordTime } from '../out/server_clock.js';
 import { useCoalesced, useSafetyReload } from './reload.js';
 
 const PRIORITY_RED = 1;
@@ -47,6 +48,7 @@ export function useQueue() {
     const reload = useCoalesced(async () => {
         try {
             const page = await api('GET', `/api/v1/alarms?limit=${QUEUE_LIMIT}`);
+            for (const a of page.items) noteRecordTime(a.updated_at);
             setState({ items: sortQueue(page.items), error: null, updatedAt: Date.now() });
         } catch (err) {
             setState((s) => ({ ...s, error: errorText(err) }));
@@ -56,6 +58,7 @@ export function useQueue() {
         reload();
     }, []);
     useEvents((e) => {
+        if (e.at) noteEventTime(e.at);
         if (e.kind === 'stream.resync' || (e.kind && e.kind.startsWith('alarm.'))) reload();
     });
     useSafetyReload(reload, SAFETY_RELOAD_MS);

@@ -13,6 +13,7 @@ import { Actions } from '../board/actions.js';
 import { InformationPack } from '../board/pack.js';
 import { Timeline } from '../board/timeline.js';
 import { Recordings } from '../board/recordings.js';
+import { serverNow } from '../out/server_clock.js';
 import '../styles/board.css';
 
 // The other unclaimed red alarms, with the sound and the title while any waits.
@@ -33,7 +34,7 @@ function Row({ term, children }) {
 
 function Summary({ alarm, now }) {
     const kind = kindOf(alarm);
-    const waited = Math.max(0, now - new Date(alarm.opened_at).getTime());
+    const waited = Math.max(0, serverNow(now) - new Date(alarm.opened_at).getTime());
     return html`${alarm.duress && html`<p class="board-duress" role="note">SILENT ALARM (duress code): do not call
             the worker openly.</p>`}
         <dl class="board-facts board-summary-facts">

@@ -8,6 +8,7 @@ import { fmtDuration, fmtTime, useNow, words } from '../format.js';
 import { isUnclaimedRed, kindOf, useQueue } from '../board/queue.js';
 import { useNames } from '../board/names.js';
 import { Attention } from '../board/attention.js';
+import { serverNow } from '../out/server_clock.js';
 import '../styles/board.css';
 
 const KIND_LABELS = { red: 'Red', duress: 'Duress', amber: 'Amber', overdue: 'Overdue', test: 'Test' };
@@ -16,8 +17,10 @@ function kindLabel(alarm) {
     return KIND_LABELS[kindOf(alarm)] || words(kindOf(alarm));
 }
 
+// How long ago iso was on the server's clock (the browser's may be off).
 function sinceMs(iso, now) {
-    return Math.max(0, now - (new Date(iso).getTime() || now));
+    const server = serverNow(now);
+    return Math.max(0, server - (new Date(iso).getTime() || server));
 }
 
 // Who holds the alarm, or how long it has waited for someone to.
