@@ -27,6 +27,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'assets'), { recursive: true });
 
 const result = await build({
+    absWorkingDir: here, // the metafile's paths are relative to web/, wherever this runs from
     entryPoints: { app: join(here, 'src', 'main.js') },
     bundle: true,
     splitting: true, // the map (Leaflet) loads only on pages that show one
@@ -49,7 +50,8 @@ const result = await build({
 let script = null;
 let style = null;
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
-    if (meta.entryPoint && file.endsWith('.js')) {
+    // Lazily imported modules (the map) are entry points of their own chunks too.
+    if (meta.entryPoint === 'src/main.js' && file.endsWith('.js')) {
         script = '/' + relative(out, resolve(file));
         if (meta.cssBundle) style = '/' + relative(out, resolve(meta.cssBundle));
     }

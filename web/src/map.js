@@ -2,15 +2,16 @@
 // marker images), and the tiles come from the server's map_tiles setting, which the
 // Content-Security-Policy allows as an image source.
 //
-// Leaflet is meant to load on first use, in a chunk of its own (`import('leaflet')`), so that
-// the board does not pay for it. It is imported statically for now: web/build.mjs takes the
-// last output with an entry point as the page's script, and a lazily imported chunk is one
-// too, so a dynamic import here would put Leaflet in index.html instead of the app.
+// Leaflet's script loads on first use, in a chunk of its own, so that the board does not
+// pay for it; its stylesheet (4 KiB gzipped) is in the console's one CSS file, since a
+// lazily loaded chunk's CSS would need a <link> of its own. esbuild takes Leaflet's
+// CommonJS build, hence `default`.
 import 'leaflet/dist/leaflet.css';
-import * as leafletModule from 'leaflet';
 
+let leaflet = null;
 function loadLeaflet() {
-    return Promise.resolve(leafletModule.default || leafletModule);
+    if (!leaflet) leaflet = import('leaflet').then((m) => m.default || m);
+    return leaflet;
 }
 
 // Leaflet writes the attribution as HTML; the setting is plain text.
@@ -29,7 +30,13 @@ const LATEST_STYLE = { radius: 9, color: '#b3001b', weight: 3, fillColor: '#b300
 export async function drawTrail(container, { tiles, attribution, points }) {
     const L = await loadLeaflet();
     const map = L.map(container, { scrollWheelZoom: false });
-    L.tileLayer(tiles, { maxZoom: 19, attribution: escapeHtml(attribution || '') }).addTo(map);
+    // Tile servers such as OpenStreetMap's ask for a Referer naming the site; the pages
+    // themselves send none (Referrer-Policy: no-referrer), so the tiles say only the origin.
+    L.tileLayer(tiles, {
+        maxZoom: 19,
+        attribution: escapeHtml(attribution || ''),
+        referrerPolicy: 'strict-origin-when-cross-origin',
+    }).addTo(map);
     const latLngs = points.map((p) => [p.latitude, p.longitude]);
     if (latLngs.length > 1) L.polyline(latLngs, TRAIL_STYLE).addTo(map);
     points.forEach((p, i) => {

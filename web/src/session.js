@@ -35,7 +35,9 @@ export async function loadSession() {
             const was = sessionStore.get().state;
             sessionStore.set({ state: 'signed_out', reason: was === 'loading' ? null : 'expired' });
         } else if (err instanceof ApiError && (err.status === 0 || err.status >= 500)) {
-            sessionStore.set({ state: 'unreachable', message: err.message });
+            // A 503 (database down) is as bad as no answer for the console: say both.
+            const message = err.status === 0 ? err.message : `Cannot reach the server: ${err.message}`;
+            sessionStore.set({ state: 'unreachable', message });
             retryTimer = setTimeout(loadSession, 5000);
         } else {
             sessionStore.set({ state: 'unreachable', message: err.message });
