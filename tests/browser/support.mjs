@@ -7,7 +7,7 @@
 //   NOTALONE_CONSOLE_DIR  the built console            (build-test/web)
 //   NOTALONE_SCREENSHOTS  where screenshots are saved  (build-test/screenshots)
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,18 @@ let scratch = null;
 function scratchDir(prefix) {
     if (!scratch) scratch = mkdtempSync(join(tmpdir(), 'notalone-browser-'));
     return mkdtempSync(join(scratch, prefix));
+}
+
+// Removes this run's scratch folder once every server's files are gone (a server that had
+// a problem keeps its data and log there for a look).
+function removeScratch() {
+    if (!scratch) return;
+    try {
+        rmdirSync(scratch);
+        scratch = null;
+    } catch {
+        // not empty: kept
+    }
 }
 
 export function sleep(ms) {
@@ -512,6 +524,7 @@ export function browserSuite() {
             }
         }
         if (problems.length) throw new Error(problems.join('\n\n'));
+        removeScratch();
     });
     return suite;
 }
