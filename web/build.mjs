@@ -52,8 +52,8 @@ let style = null;
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
     // Lazily imported modules (the map) are entry points of their own chunks too.
     if (meta.entryPoint === 'src/main.js' && file.endsWith('.js')) {
-        script = '/' + relative(out, resolve(file));
-        if (meta.cssBundle) style = '/' + relative(out, resolve(meta.cssBundle));
+        script = '/' + relative(out, resolve(here, file));
+        if (meta.cssBundle) style = '/' + relative(out, resolve(here, meta.cssBundle));
     }
 }
 if (!script || !style) throw new Error('build: no entry script or stylesheet in the output');
