@@ -66,16 +66,6 @@ export function sleep(ms) {
     return new Promise((done) => setTimeout(done, ms));
 }
 
-// Polls predicate() until it is truthy or timeoutMs passed; returns its last value.
-export async function waitUntil(predicate, timeoutMs = 5000, intervalMs = 50) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await predicate();
-        if (value || Date.now() > deadline) return value;
-        await sleep(intervalMs);
-    }
-}
-
 function freePort() {
     return new Promise((done, fail) => {
         const s = createServer();
