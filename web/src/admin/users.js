@@ -123,14 +123,14 @@ async function saveTeams(userId, was, now) {
     for (const id of was) if (!now.has(id)) await api('DELETE', `/api/v1/teams/${id}/members/${userId}`);
 }
 
-export function EditUser({ userId, dir, onClose, onPassword }) {
+// The user being edited and what can be done to them; every change reads them again.
+function useUserEditor(userId, onPassword) {
     const [user, setUser] = useState(null);
     const [form, setForm] = useState(null);
     const [roles, setRoles] = useState(new Set());
     const [teams, setTeams] = useState(new Set());
     const [saved, setSaved] = useState(null);
     const action = useAction((f) => EDIT_FIELDS[f] || null);
-    const err = action.errorFor;
     function show(u) {
         setUser(u);
         setForm(formOf(u));
@@ -140,50 +140,57 @@ export function EditUser({ userId, dir, onClose, onPassword }) {
     useEffect(() => {
         action.run(async () => show(await api('GET', `/api/v1/users/${userId}`)));
     }, [userId]);
+    async function change(fn, message) {
+        setSaved(null);
+        const done = await action.run(async () => {
+            await fn();
+            show(await api('GET', `/api/v1/users/${userId}`));
+            await loadDirectory({ force: true });
+            return true;
+        });
+        if (done) setSaved(message);
+    }
+    return {
+        user, form, setForm, roles, setRoles, teams, setTeams, saved, action,
+        save: () => change(async () => {
+            const body = changes(user, form, roles);
+            if (Object.keys(body).length) await api('PATCH', `/api/v1/users/${userId}`, body);
+            await saveTeams(userId, user.team_ids, teams);
+        }, 'Changes saved.'),
+        setDisabled: (disabled) => change(() => api('PATCH', `/api/v1/users/${userId}`, { disabled }),
+            disabled ? 'User disabled: their sessions have ended.' : 'User enabled.'),
+        reset: async () => {
+            const answer = await action.run(() => api('POST', `/api/v1/users/${userId}/password-reset`, {}));
+            if (answer) onPassword(user, answer.one_time_password);
+        },
+    };
+}
+
+export function EditUser({ userId, dir, onClose, onPassword }) {
+    const ed = useUserEditor(userId, onPassword);
+    const { user, form, action } = ed;
+    const err = action.errorFor;
     // The form opens above the list: bring it into view (on a phone the list is long).
     const loaded = !!user;
     useEffect(() => {
         if (loaded) document.getElementById('edit-user-title')?.focus();
     }, [loaded]);
-    async function save(e) {
-        e.preventDefault();
-        setSaved(null);
-        const ok = await action.run(async () => {
-            const body = changes(user, form, roles);
-            let u = Object.keys(body).length ? await api('PATCH', `/api/v1/users/${userId}`, body) : user;
-            await saveTeams(userId, user.team_ids, teams);
-            u = await api('GET', `/api/v1/users/${userId}`);
-            show(u);
-            await loadDirectory({ force: true });
-            return true;
-        });
-        if (ok) setSaved('Changes saved.');
-    }
-    async function setDisabled(disabled) {
-        setSaved(null);
-        const u = await action.run(() => api('PATCH', `/api/v1/users/${userId}`, { disabled }));
-        if (u) {
-            show(u);
-            await loadDirectory({ force: true });
-            setSaved(disabled ? 'User disabled: their sessions have ended.' : 'User enabled.');
-        }
-    }
-    async function reset() {
-        const answer = await action.run(() => api('POST', `/api/v1/users/${userId}/password-reset`, {}));
-        if (answer) onPassword(user, answer.one_time_password);
-    }
     if (!user) return html`<div class="card"><${FormError} action=${action} />${!action.error && html`<p role="status">Loading…</p>`}</div>`;
-    const bind = (k) => ({ value: form[k], onInput: (e) => setForm({ ...form, [k]: e.currentTarget.value }) });
+    const bind = (k) => ({ value: form[k], onInput: (e) => ed.setForm({ ...form, [k]: e.currentTarget.value }) });
     const input = (id, label, k, props = {}) => html`<${Field} id=${id} label=${label} error=${err(id)}>
         <input ...${controlProps(id, err(id))} ...${bind(k)} ...${props} /><//>`;
-    return html`<form class="card people-form" onSubmit=${save} aria-labelledby="edit-user-title">
+    const submit = (e) => {
+        e.preventDefault();
+        ed.save();
+    };
+    return html`<form class="card people-form" onSubmit=${submit} aria-labelledby="edit-user-title">
         <h3 id="edit-user-title" tabindex="-1">Edit ${user.display_name} <span class="muted">(${user.username})</span></h3>
         <${FormError} action=${action} labels=${EDIT_LABELS} />
-        ${saved && html`<p role="status" class="ok">${saved}</p>`}
+        ${ed.saved && html`<p role="status" class="ok">${ed.saved}</p>`}
         ${user.disabled && html`<p class="notice">This user is disabled and cannot sign in.</p>`}
         ${input('edit-user-name', 'Display name', 'display_name', { required: true, maxlength: 200 })}
-        <${CheckGroup} id="edit-user-roles" legend="Roles" options=${roleOptions} selected=${roles} onChange=${setRoles} error=${err('edit-user-roles')} />
-        <${CheckGroup} id="edit-user-teams" legend="Teams" options=${teamOptions(dir)} selected=${teams} onChange=${setTeams} />
+        <${CheckGroup} id="edit-user-roles" legend="Roles" options=${roleOptions} selected=${ed.roles} onChange=${ed.setRoles} error=${err('edit-user-roles')} />
+        <${CheckGroup} id="edit-user-teams" legend="Teams" options=${teamOptions(dir)} selected=${ed.teams} onChange=${ed.setTeams} />
         ${input('edit-user-email', 'Email', 'email', { type: 'email', maxlength: 254 })}
         ${input('edit-user-phone', 'Phone', 'phone', { type: 'tel', maxlength: 32 })}
         <${Field} id="edit-user-home" label="Home address" error=${err('edit-user-home')}>
@@ -199,7 +206,7 @@ export function EditUser({ userId, dir, onClose, onPassword }) {
             <button type="submit" disabled=${action.busy}>Save changes</button>
             <button type="button" class="secondary" onClick=${onClose}>Close</button>
         </div>
-        <${DangerZone} user=${user} busy=${action.busy} onDisable=${setDisabled} onReset=${reset} />
+        <${DangerZone} user=${user} busy=${action.busy} onDisable=${ed.setDisabled} onReset=${ed.reset} />
     </form>`;
 }
 
